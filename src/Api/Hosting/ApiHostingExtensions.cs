@@ -1,0 +1,30 @@
+using Stepcast.Api.Sandbox;
+using Stepcast.Grains;
+using Stepcast.Silo;
+
+namespace Stepcast.Api.Hosting;
+
+public static class ApiHostingExtensions
+{
+    /// <summary>
+    /// The front-end. Embedded (the default) hosts the silo in this process with in-memory storage and the
+    /// sandbox; cluster runs as an Orleans client of the silo pods.
+    /// </summary>
+    public static WebApplicationBuilder AddStepcastApi(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddProblemDetails();
+        var topology = StepcastTopology.From(builder.Configuration);
+        if (topology == StepcastTopology.Embedded)
+        {
+            builder.UseOrleans(silo => silo.AddStepcastSilo(builder.Configuration));
+            builder.Services.AddHostedService<SampleScenarioLoader>();
+            builder.AddSandbox();
+        }
+        else
+        {
+            throw new NotSupportedException($"Topology '{topology}' is not available yet.");
+        }
+
+        return builder;
+    }
+}

@@ -1,0 +1,15 @@
+using Stepcast.Api.Hosting;
+using Stepcast.Api.Sandbox;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddStepcastApi();
+
+var app = builder.Build();
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.MapGet("/", () => TypedResults.Redirect("/sandbox")).ExcludeFromDescription();
+app.MapSandboxApi();
+app.Run();
+
+/// <summary>Entry point, visible to the functional tests' WebApplicationFactory.</summary>
+public partial class Program;

@@ -1,0 +1,11 @@
+namespace Stepcast.Grains.Delivery;
+
+/// <summary>
+/// Where friend grains hand their pushes. The sandbox records them; the LINE implementation pushes through the
+/// Messaging API with the request's retry key. Implementations never throw for delivery failures: they answer
+/// with a <see cref="DeliveryOutcome"/> so the grain records every result in the friend's history.
+/// </summary>
+public interface IMessageDelivery
+{
+    ValueTask<DeliveryOutcome> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken);
+}

@@ -1,0 +1,79 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using Stepcast.Grains.Scenarios;
+
+namespace Stepcast.Grains.Delivery;
+
+/// <summary>A push the sandbox accepted, with the time it was accepted on the engine's clock.</summary>
+public sealed record RecordedDelivery(
+    string ChannelId,
+    string LineUserId,
+    Guid RetryKey,
+    ImmutableArray<LineMessage> Messages,
+    string ScenarioId,
+    int ScenarioVersion,
+    string StepId,
+    bool IsTest,
+    DateTimeOffset SentAt);
+
+/// <summary>
+/// The delivery used when no LINE credentials are configured: it keeps every push in memory (readable over
+/// HTTP in the sandbox) and honours retry keys like LINE does, so a repeated key is not recorded twice.
+/// Transient failures can be injected to exercise the retry path.
+/// </summary>
+public sealed class SandboxDeliveryRecorder(TimeProvider timeProvider) : IMessageDelivery
+{
+    private readonly ConcurrentDictionary<Guid, RecordedDelivery> _byRetryKey = new();
+    private readonly ConcurrentQueue<RecordedDelivery> _inOrder = new();
+    private int _failuresToInject;
+
+    public ValueTask<DeliveryOutcome> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
+    {
+        if (TryConsumeInjectedFailure())
+        {
+            return ValueTask.FromResult(new DeliveryOutcome(DeliveryStatus.RetryLater, "injected sandbox failure"));
+        }
+
+        var recorded = new RecordedDelivery(
+            request.ChannelId, request.LineUserId, request.RetryKey, request.Messages, request.ScenarioId,
+            request.ScenarioVersion, request.StepId, request.IsTest, timeProvider.GetUtcNow());
+        if (!_byRetryKey.TryAdd(request.RetryKey, recorded))
+        {
+            return ValueTask.FromResult(DeliveryOutcome.AlreadyDelivered);
+        }
+
+        _inOrder.Enqueue(recorded);
+        return ValueTask.FromResult(DeliveryOutcome.Delivered);
+    }
+
+    /// <summary>Every accepted push, oldest first.</summary>
+    public IReadOnlyList<RecordedDelivery> Deliveries => [.. _inOrder];
+
+    public IReadOnlyList<RecordedDelivery> DeliveriesTo(string channelId, string lineUserId) =>
+        [.. _inOrder.Where(d => d.ChannelId == channelId && d.LineUserId == lineUserId)];
+
+    /// <summary>The next <paramref name="count"/> deliveries answer <see cref="DeliveryStatus.RetryLater"/>.</summary>
+    public void FailNext(int count) => Volatile.Write(ref _failuresToInject, count);
+
+    private bool TryConsumeInjectedFailure()
+    {
+        int remaining;
+        do
+        {
+            remaining = Volatile.Read(ref _failuresToInject);
+            if (remaining <= 0)
+            {
+                return false;
+            }
+        }
+        while (Interlocked.CompareExchange(ref _failuresToInject, remaining - 1, remaining) != remaining);
+
+        return true;
+    }
+
+    public void Clear()
+    {
+        _byRetryKey.Clear();
+        _inOrder.Clear();
+    }
+}

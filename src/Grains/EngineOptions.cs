@@ -1,0 +1,31 @@
+namespace Stepcast.Grains;
+
+/// <summary>Engine settings, bound from the <c>Stepcast:Engine</c> configuration section.</summary>
+public sealed class EngineOptions
+{
+    public const string SectionName = "Stepcast:Engine";
+
+    /// <summary>
+    /// Divides every wait, so a person can watch a month-long scenario play out in the sandbox
+    /// (86400 makes a day last a second). 1 in production.
+    /// </summary>
+    public double WaitCompression { get; set; } = 1;
+
+    /// <summary>How long a silo reuses a channel's scenario catalogue before asking the channel grain again.</summary>
+    public TimeSpan CatalogCacheDuration { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often a waiting friend's reminder re-fires if a tick was not handled (crash, storage outage).</summary>
+    public TimeSpan ReminderRetryPeriod { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>When a send must be retried later (LINE 5xx, timeouts), the delay before the next attempt.</summary>
+    public TimeSpan SendRetryDelay { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>While a scenario is paused, how often its runs look again whether it has been resumed.</summary>
+    public TimeSpan PausedRecheckInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>A friend whose next step is further away than this leaves memory right after scheduling it.</summary>
+    public TimeSpan DeactivateWhenIdleFor { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How many entries of what was sent, skipped or failed each friend keeps.</summary>
+    public int HistoryLimit { get; set; } = 100;
+}

@@ -1,0 +1,554 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Stepcast.Grains.Channels;
+using Stepcast.Grains.Delivery;
+using Stepcast.Grains.Scenarios;
+
+namespace Stepcast.Grains.Friends;
+
+/// <summary>
+/// Runs a friend's scenarios. Each command is answered once its effect is persisted; due sends then run in the
+/// background. Exactly-once sending rests on three rules: a send's retry key is persisted before its first
+/// attempt; a reminder always exists no later than the earliest due step (registered before the state that
+/// needs it is written); and every tick is reconciled against the stored due times, so a late, repeated or
+/// missed tick neither skips nor repeats a step.
+/// </summary>
+[CollectionAgeLimit(Minutes = 2)]
+public sealed class FriendGrain(
+    [PersistentState("friend", StorageNames.Friends)] IPersistentState<FriendState> state,
+    ScenarioCatalog catalog,
+    IMessageDelivery delivery,
+    TimeProvider timeProvider,
+    IOptions<EngineOptions> engineOptions,
+    ILogger<FriendGrain> logger) : Grain, IFriendGrain, IRemindable
+{
+    private const string WakeUpReminder = "wake-up";
+    private const int RecentEventIdLimit = 64;
+    private const int SeenEventLimit = 100;
+
+    private readonly EngineOptions _options = engineOptions.Value;
+    private FriendKey _key;
+    private ScenarioInterpreter _interpreter = null!;
+    private IGrainReminder? _reminder;
+    /// <summary>The due time the reminder is known to be registered for; null when unknown (fresh activation).</summary>
+    private DateTimeOffset? _reminderDueAt;
+    private bool _reminderKnownAbsent;
+
+    private FriendState Friend => state.State;
+    private DateTimeOffset Now => timeProvider.GetUtcNow();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _key = FriendKey.Parse(this.GetPrimaryKeyString());
+        _interpreter = new ScenarioInterpreter(Friend, _key.ToString(), _options);
+        return Task.CompletedTask;
+    }
+
+    async Task<SignalResult> IFriendGrain.Follow(FollowCommand command)
+    {
+        if (!MarkEventSeen(command.EventId))
+        {
+            return SignalResult.Duplicate;
+        }
+
+        var wasBlocked = Friend.Status == FriendStatus.Blocked;
+        Friend.Status = FriendStatus.Following;
+        Friend.FollowedAt = command.At;
+        Friend.DisplayName = command.DisplayName ?? Friend.DisplayName;
+
+        var entered = wasBlocked || command.IsUnblocked
+            ? await UnblockAsync(command.At)
+            : await EnterTriggeredAsync(t => t is FollowTrigger, command.At, "follow");
+        return await AcceptAsync(entered);
+    }
+
+    async Task<SignalResult> IFriendGrain.Unfollow(UnfollowCommand command)
+    {
+        if (!MarkEventSeen(command.EventId))
+        {
+            return SignalResult.Duplicate;
+        }
+
+        Friend.Status = FriendStatus.Blocked;
+        Friend.BlockedAt = command.At;
+        foreach (var run in Friend.Enrollments)
+        {
+            run.Suspended = true;
+        }
+
+        AddHistory(HistoryKind.Blocked, command.At, null, $"{Friend.Enrollments.Count} run(s) suspended");
+        return await AcceptAsync([]);
+    }
+
+    async Task<SignalResult> IFriendGrain.ReceiveText(TextMessageCommand command)
+    {
+        if (!MarkEventSeen(command.EventId))
+        {
+            return SignalResult.Duplicate;
+        }
+
+        Friend.LastReplyText = command.Text;
+        Friend.LastReplyAt = command.At;
+        var entered = await EnterTriggeredAsync(
+            t => t is KeywordTrigger keyword && KeywordMatches(keyword, command.Text), command.At, "keyword");
+        return await AcceptAsync(entered);
+    }
+
+    async Task<SignalResult> IFriendGrain.RecordEvent(FriendEventCommand command)
+    {
+        if (!MarkEventSeen(command.EventId))
+        {
+            return SignalResult.Duplicate;
+        }
+
+        Friend.Events.Add(new SeenEvent(command.Name, command.At));
+        if (Friend.Events.Count > SeenEventLimit)
+        {
+            Friend.Events.RemoveRange(0, Friend.Events.Count - SeenEventLimit);
+        }
+
+        var now = Now;
+        foreach (var run in Friend.Enrollments.Where(r => !r.Suspended && r.AwaitedEvent == command.Name).ToList())
+        {
+            if (await DefinitionOfAsync(run) is { } scenario)
+            {
+                _interpreter.ContinueOnEvent(run, scenario, now);
+            }
+        }
+
+        var entered = await EnterTriggeredAsync(
+            t => t is EventTrigger trigger && trigger.Name == command.Name, command.At, $"event:{command.Name}");
+        return await AcceptAsync(entered);
+    }
+
+    async Task<SignalResult> IFriendGrain.UpdateProfile(UpdateProfileCommand command)
+    {
+        if (!MarkEventSeen(command.EventId))
+        {
+            return SignalResult.Duplicate;
+        }
+
+        Friend.DisplayName = command.DisplayName ?? Friend.DisplayName;
+        foreach (var (name, value) in command.SetAttributes)
+        {
+            Friend.Attributes[name] = value;
+        }
+
+        foreach (var name in command.RemoveAttributes)
+        {
+            Friend.Attributes.Remove(name);
+        }
+
+        foreach (var tag in command.RemoveTags)
+        {
+            Friend.Tags.Remove(tag);
+        }
+
+        var added = command.AddTags.Where(tag => !Friend.Tags.Contains(tag)).Distinct().ToList();
+        Friend.Tags.AddRange(added);
+        var entered = await EnterForTagsAsync(added, Now);
+        return await AcceptAsync(entered);
+    }
+
+    async Task<EnrollResult> IFriendGrain.Enroll(EnrollCommand command)
+    {
+        if (!MarkEventSeen(command.EventId))
+        {
+            return new EnrollResult(EnrollOutcome.Duplicate);
+        }
+
+        var summary = (await catalog.GetCatalogAsync(_key.ChannelId)).Find(command.ScenarioId);
+        var result = summary is null
+            ? new EnrollResult(EnrollOutcome.ScenarioNotActive, "no such published scenario")
+            : await TryEnterAsync(summary, command.At, command.Source, ignoreReentry: false);
+        await AcceptAsync(result.Outcome == EnrollOutcome.Enrolled ? [command.ScenarioId] : []);
+        return result;
+    }
+
+    Task IFriendGrain.RunDueSteps() => RunDueStepsAsync();
+
+    Task IFriendGrain.RunDueStepsInBackground() => RunDueStepsAsync();
+
+    async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
+    {
+        // The tick proves a reminder exists, but not for which time: reconcile it after the run.
+        _reminderDueAt = null;
+        _reminderKnownAbsent = false;
+        await RunDueStepsAsync();
+    }
+
+    Task<FriendSnapshot> IFriendGrain.GetSnapshot() => Task.FromResult(new FriendSnapshot
+    {
+        ChannelId = _key.ChannelId,
+        LineUserId = _key.LineUserId,
+        Status = Friend.Status,
+        FollowedAt = Friend.FollowedAt,
+        BlockedAt = Friend.BlockedAt,
+        DisplayName = Friend.DisplayName,
+        Attributes = Friend.Attributes.ToImmutableDictionary(StringComparer.OrdinalIgnoreCase),
+        Tags = [.. Friend.Tags],
+        Enrollments = [.. Friend.Enrollments.Select(run => new EnrollmentView
+        {
+            ScenarioId = run.ScenarioId,
+            Version = run.Version,
+            StepId = run.StepId,
+            DueAt = run.DueAt,
+            AwaitedEvent = run.AwaitedEvent,
+            EnteredAt = run.EnteredAt,
+            Suspended = run.Suspended,
+            Source = run.Source,
+        })],
+        History = [.. Friend.History],
+    });
+
+    /// <summary>
+    /// Persists a command's effect (with the reminder it needs) and, when a step is already due, asks the grain
+    /// to run it right after answering, so the caller (a webhook) is not held up by LINE calls.
+    /// </summary>
+    private async Task<SignalResult> AcceptAsync(ImmutableArray<string> entered)
+    {
+        await AdvanceDueRunsAsync(Now);
+        await PersistAsync();
+        if (NextDueAt() is { } due && due <= Now)
+        {
+            this.AsReference<IFriendGrain>().RunDueStepsInBackground().Ignore();
+        }
+
+        return new SignalResult { Accepted = true, EnteredScenarios = entered };
+    }
+
+    private async Task RunDueStepsAsync()
+    {
+        // Each pass delivers the sends that are due; a send may lead to more instant steps and sends.
+        for (var pass = 0; pass < 100; pass++)
+        {
+            var now = Now;
+            var atSend = await AdvanceDueRunsAsync(now);
+            if (atSend.Count == 0)
+            {
+                break;
+            }
+
+            // The retry keys must be stored before LINE sees them.
+            await PersistAsync();
+            foreach (var (run, scenario) in atSend)
+            {
+                await DeliverAsync(run, scenario);
+            }
+        }
+
+        await PersistAsync();
+        if (NextDueAt() is { } next && next - Now > _options.DeactivateWhenIdleFor)
+        {
+            DeactivateOnIdle();
+        }
+    }
+
+    /// <summary>Advances every due run through its instant steps; returns the runs that stand at a send.</summary>
+    private async Task<List<(Enrollment Run, ScenarioDefinition Scenario)>> AdvanceDueRunsAsync(DateTimeOffset now)
+    {
+        var atSend = new List<(Enrollment, ScenarioDefinition)>();
+        if (Friend.Status == FriendStatus.Blocked)
+        {
+            return atSend;
+        }
+
+        var scenarios = await catalog.GetCatalogAsync(_key.ChannelId);
+        foreach (var run in Friend.Enrollments.Where(r => !r.Suspended && r.DueAt <= now).OrderBy(r => r.DueAt).ToList())
+        {
+            var summary = scenarios.Find(run.ScenarioId);
+            if (summary?.Status == ScenarioStatus.Paused)
+            {
+                run.DueAt = now + _options.PausedRecheckInterval;
+                _interpreter.Record(run, HistoryKind.Held, run.StepId, "scenario paused", at: now);
+                continue;
+            }
+
+            if (summary is null || summary.Status == ScenarioStatus.Archived || await DefinitionOfAsync(run) is not { } scenario)
+            {
+                _interpreter.Finish(run, HistoryKind.Ended, "scenario archived or removed");
+                continue;
+            }
+
+            if (_interpreter.Advance(run, scenario, now) == RunPosition.AtSend)
+            {
+                atSend.Add((run, scenario));
+            }
+        }
+
+        await EnterForTagsAsync(_interpreter.TakeTagsAdded(), now);
+        return atSend;
+    }
+
+    private async Task DeliverAsync(Enrollment run, ScenarioDefinition scenario)
+    {
+        var send = (SendStep)ScenarioInterpreter.StepOf(scenario, run.StepId!)!;
+        var values = PersonalisationValues();
+        var request = new DeliveryRequest
+        {
+            ChannelId = _key.ChannelId,
+            LineUserId = _key.LineUserId,
+            RetryKey = run.PendingRetryKey!.Value,
+            Messages = [.. send.Messages.Select(m => MessagePersonalizer.Render(m, values))],
+            ScenarioId = run.ScenarioId,
+            ScenarioVersion = run.Version,
+            StepId = send.Id,
+        };
+
+        DeliveryOutcome outcome;
+        try
+        {
+            outcome = await delivery.DeliverAsync(request, CancellationToken.None);
+        }
+        catch (Exception exception)
+        {
+            logger.LogWarning(exception, "Delivery of step {StepId} of {ScenarioId} to {FriendKey} threw", send.Id, run.ScenarioId, _key);
+            outcome = new DeliveryOutcome(DeliveryStatus.RetryLater, exception.GetType().Name);
+        }
+
+        var now = Now;
+        switch (outcome.Status)
+        {
+            case DeliveryStatus.Delivered or DeliveryStatus.AlreadyDelivered:
+                _interpreter.Record(run, HistoryKind.Sent, send.Id, outcome.Detail, request.RetryKey, now);
+                _interpreter.MovePastSend(run, scenario);
+                break;
+            case DeliveryStatus.Rejected:
+                _interpreter.Record(run, HistoryKind.Failed, send.Id, outcome.Detail, request.RetryKey, now);
+                _interpreter.MovePastSend(run, scenario);
+                break;
+            default:
+                // Transient: keep the retry key so the next attempt cannot deliver twice.
+                run.DueAt = now + _options.SendRetryDelay;
+                _interpreter.Record(run, HistoryKind.RetryScheduled, send.Id, $"{outcome.Status}: {outcome.Detail}", request.RetryKey, now);
+                break;
+        }
+    }
+
+    private async Task<ImmutableArray<string>> EnterTriggeredAsync(Func<ScenarioTrigger, bool> matches, DateTimeOffset at, string source)
+    {
+        var entered = ImmutableArray.CreateBuilder<string>();
+        foreach (var summary in (await catalog.GetCatalogAsync(_key.ChannelId)).Scenarios)
+        {
+            if (summary.AdmitsNewEntries && summary.Triggers.Any(matches)
+                && (await TryEnterAsync(summary, at, source, ignoreReentry: false)).Outcome == EnrollOutcome.Enrolled)
+            {
+                entered.Add(summary.ScenarioId);
+            }
+        }
+
+        return entered.ToImmutable();
+    }
+
+    private async Task<ImmutableArray<string>> EnterForTagsAsync(IReadOnlyList<string> tagsAdded, DateTimeOffset at)
+    {
+        var entered = ImmutableArray<string>.Empty;
+        foreach (var tag in tagsAdded)
+        {
+            entered = entered.AddRange(await EnterTriggeredAsync(t => t is TagAddedTrigger trigger && trigger.Tag == tag, at, $"tag:{tag}"));
+        }
+
+        return entered;
+    }
+
+    /// <summary>
+    /// An unblock: suspended runs follow their scenario's unblock policy, and friend-add scenarios the friend is
+    /// not running start again when their policy is to restart (LINE's own behaviour).
+    /// </summary>
+    private async Task<ImmutableArray<string>> UnblockAsync(DateTimeOffset at)
+    {
+        AddHistory(HistoryKind.Unblocked, at, null, null);
+        var entered = ImmutableArray.CreateBuilder<string>();
+        var scenarios = await catalog.GetCatalogAsync(_key.ChannelId);
+        foreach (var run in Friend.Enrollments.Where(r => r.Suspended).ToList())
+        {
+            var policy = (await DefinitionOfAsync(run))?.OnUnblock ?? UnblockPolicy.Ignore;
+            switch (policy)
+            {
+                case UnblockPolicy.Resume:
+                    run.Suspended = false;
+                    break;
+                case UnblockPolicy.Restart:
+                    _interpreter.Finish(run, HistoryKind.Restarted, "unblocked");
+                    if (scenarios.Find(run.ScenarioId) is { AdmitsNewEntries: true } summary
+                        && (await TryEnterAsync(summary, at, "unblock", ignoreReentry: true)).Outcome == EnrollOutcome.Enrolled)
+                    {
+                        entered.Add(run.ScenarioId);
+                    }
+
+                    break;
+                default:
+                    _interpreter.Finish(run, HistoryKind.Ended, "blocked; the scenario ignores unblocks");
+                    break;
+            }
+        }
+
+        foreach (var summary in scenarios.Scenarios)
+        {
+            if (summary.AdmitsNewEntries && summary.OnUnblock == UnblockPolicy.Restart
+                && summary.Triggers.Any(t => t is FollowTrigger)
+                && !Friend.Enrollments.Any(r => r.ScenarioId == summary.ScenarioId)
+                && (await TryEnterAsync(summary, at, "unblock", ignoreReentry: true)).Outcome == EnrollOutcome.Enrolled)
+            {
+                entered.Add(summary.ScenarioId);
+            }
+        }
+
+        return entered.ToImmutable();
+    }
+
+    private async Task<EnrollResult> TryEnterAsync(ScenarioSummary summary, DateTimeOffset at, string source, bool ignoreReentry)
+    {
+        if (!summary.AdmitsNewEntries)
+        {
+            return new EnrollResult(EnrollOutcome.ScenarioNotActive, $"scenario is {summary.Status.ToString().ToLowerInvariant()}");
+        }
+
+        if (Friend.Status == FriendStatus.Blocked)
+        {
+            return new EnrollResult(EnrollOutcome.Blocked);
+        }
+
+        if (summary.Validity is { } validity && !validity.Contains(at))
+        {
+            return new EnrollResult(EnrollOutcome.OutsideValidity);
+        }
+
+        var running = Friend.Enrollments.FirstOrDefault(r => r.ScenarioId == summary.ScenarioId);
+        if (running is not null)
+        {
+            if (summary.Reentry != ReentryPolicy.Always && !ignoreReentry)
+            {
+                return new EnrollResult(EnrollOutcome.AlreadyEnrolled);
+            }
+
+            _interpreter.Finish(running, HistoryKind.Restarted, source);
+        }
+        else if (!ignoreReentry && summary.Reentry == ReentryPolicy.Never && Friend.Participations.ContainsKey(summary.ScenarioId))
+        {
+            return new EnrollResult(EnrollOutcome.NotEligible, "the scenario admits a friend once");
+        }
+
+        var scenario = await catalog.GetVersionAsync(_key.ChannelId, summary.ScenarioId, summary.CurrentVersion);
+        if (scenario is null || scenario.Steps.IsEmpty)
+        {
+            return new EnrollResult(EnrollOutcome.ScenarioNotActive, "published version not found");
+        }
+
+        var run = new Enrollment
+        {
+            Number = ++Friend.EnrollmentsStarted,
+            ScenarioId = summary.ScenarioId,
+            Version = summary.CurrentVersion,
+            StepId = scenario.Steps[0].Id,
+            DueAt = at,
+            EnteredAt = at,
+            Source = source,
+        };
+        Friend.Enrollments.Add(run);
+        var participation = Friend.Participations.TryGetValue(summary.ScenarioId, out var existing) ? existing : new Participation();
+        participation.Entered++;
+        participation.LastEnteredAt = at;
+        Friend.Participations[summary.ScenarioId] = participation;
+        _interpreter.Record(run, HistoryKind.Entered, null, source);
+        return new EnrollResult(EnrollOutcome.Enrolled);
+    }
+
+    private ValueTask<ScenarioDefinition?> DefinitionOfAsync(Enrollment run) =>
+        catalog.GetVersionAsync(_key.ChannelId, run.ScenarioId, run.Version);
+
+    /// <summary>
+    /// Writes the state, keeping a reminder no later than the earliest due step. A reminder that must move
+    /// earlier is registered before the write (a crash in between only causes an early, harmless tick); one that
+    /// moves later or goes away is changed after the write (a crash in between leaves the old, earlier tick).
+    /// </summary>
+    private async Task PersistAsync()
+    {
+        var due = NextDueAt();
+        if (due is { } earlier && (_reminderDueAt is null || earlier < _reminderDueAt))
+        {
+            await SetReminderAsync(earlier);
+        }
+
+        await state.WriteStateAsync();
+        if (due is { } later)
+        {
+            if (_reminderDueAt != later)
+            {
+                await SetReminderAsync(later);
+            }
+        }
+        else if (!_reminderKnownAbsent)
+        {
+            _reminder ??= await this.GetReminder(WakeUpReminder);
+            if (_reminder is not null)
+            {
+                await this.UnregisterReminder(_reminder);
+            }
+
+            _reminder = null;
+            _reminderDueAt = null;
+            _reminderKnownAbsent = true;
+        }
+    }
+
+    private async Task SetReminderAsync(DateTimeOffset dueAt)
+    {
+        var dueIn = dueAt - Now;
+        _reminder = await this.RegisterOrUpdateReminder(
+            WakeUpReminder, dueIn < TimeSpan.Zero ? TimeSpan.Zero : dueIn, _options.ReminderRetryPeriod);
+        _reminderDueAt = dueAt;
+        _reminderKnownAbsent = false;
+    }
+
+    private DateTimeOffset? NextDueAt()
+    {
+        DateTimeOffset? next = null;
+        foreach (var run in Friend.Enrollments)
+        {
+            if (!run.Suspended && (next is null || run.DueAt < next))
+            {
+                next = run.DueAt;
+            }
+        }
+
+        return Friend.Status == FriendStatus.Blocked ? null : next;
+    }
+
+    private bool MarkEventSeen(string? eventId)
+    {
+        if (eventId is null)
+        {
+            return true;
+        }
+
+        if (Friend.RecentEventIds.Contains(eventId))
+        {
+            return false;
+        }
+
+        Friend.RecentEventIds.Add(eventId);
+        if (Friend.RecentEventIds.Count > RecentEventIdLimit)
+        {
+            Friend.RecentEventIds.RemoveAt(0);
+        }
+
+        return true;
+    }
+
+    private Dictionary<string, string> PersonalisationValues()
+    {
+        var values = new Dictionary<string, string>(Friend.Attributes, StringComparer.OrdinalIgnoreCase);
+        values["displayName"] = Friend.DisplayName ?? "";
+        return values;
+    }
+
+    private void AddHistory(HistoryKind kind, DateTimeOffset at, string? scenarioId, string? detail) =>
+        ScenarioInterpreter.AddHistory(Friend, _options, new HistoryEntry { At = at, Kind = kind, ScenarioId = scenarioId, Detail = detail });
+
+    private static bool KeywordMatches(KeywordTrigger trigger, string text) =>
+        trigger.Keywords.Any(keyword => trigger.Match == KeywordMatch.Contains
+            ? text.Contains(keyword, StringComparison.OrdinalIgnoreCase)
+            : string.Equals(text.Trim(), keyword.Trim(), StringComparison.OrdinalIgnoreCase));
+}

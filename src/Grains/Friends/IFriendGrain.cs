@@ -1,0 +1,115 @@
+using System.Collections.Immutable;
+using Orleans.Concurrency;
+
+namespace Stepcast.Grains.Friends;
+
+/// <summary>
+/// One friend of one LINE channel (see <see cref="FriendKey"/>): follow/block state, attributes, tags, the
+/// scenarios it is running and what was sent. Every command returns once its effect is persisted; sends then
+/// happen in the background, and waits are Orleans reminders, so a waiting friend holds no memory.
+/// </summary>
+public interface IFriendGrain : IGrainWithStringKey
+{
+    Task<SignalResult> Follow(FollowCommand command);
+    Task<SignalResult> Unfollow(UnfollowCommand command);
+    Task<SignalResult> ReceiveText(TextMessageCommand command);
+    Task<SignalResult> RecordEvent(FriendEventCommand command);
+    Task<SignalResult> UpdateProfile(UpdateProfileCommand command);
+
+    /// <summary>Starts a scenario for this friend on request (a campaign or an API call).</summary>
+    Task<EnrollResult> Enroll(EnrollCommand command);
+
+    /// <summary>Runs every step that is due now. Idempotent: a second call finds nothing left to do.</summary>
+    Task RunDueSteps();
+
+    /// <summary>The same as <see cref="RunDueSteps"/>, posted by the grain to itself after answering a command.</summary>
+    [OneWay]
+    Task RunDueStepsInBackground();
+
+    [ReadOnly]
+    Task<FriendSnapshot> GetSnapshot();
+}
+
+[GenerateSerializer, Immutable]
+public sealed record FollowCommand
+{
+    /// <summary>LINE's webhookEventId (or another unique id): a repeat is recognised and ignored.</summary>
+    [Id(0)] public string? EventId { get; init; }
+    [Id(1)] public required DateTimeOffset At { get; init; }
+    [Id(2)] public bool IsUnblocked { get; init; }
+    [Id(3)] public string? DisplayName { get; init; }
+}
+
+[GenerateSerializer, Immutable]
+public sealed record UnfollowCommand
+{
+    [Id(0)] public string? EventId { get; init; }
+    [Id(1)] public required DateTimeOffset At { get; init; }
+}
+
+[GenerateSerializer, Immutable]
+public sealed record TextMessageCommand
+{
+    [Id(0)] public string? EventId { get; init; }
+    [Id(1)] public required DateTimeOffset At { get; init; }
+    [Id(2)] public required string Text { get; init; }
+    [Id(3)] public string? ReplyToken { get; init; }
+}
+
+/// <summary>A store or custom event (cart_abandoned, purchased, shipped, …).</summary>
+[GenerateSerializer, Immutable]
+public sealed record FriendEventCommand
+{
+    [Id(0)] public string? EventId { get; init; }
+    [Id(1)] public required DateTimeOffset At { get; init; }
+    [Id(2)] public required string Name { get; init; }
+}
+
+[GenerateSerializer, Immutable]
+public sealed record UpdateProfileCommand
+{
+    [Id(0)] public string? EventId { get; init; }
+    [Id(1)] public string? DisplayName { get; init; }
+    [Id(2)] public ImmutableDictionary<string, string> SetAttributes { get; init; } = ImmutableDictionary<string, string>.Empty;
+    [Id(3)] public ImmutableArray<string> RemoveAttributes { get; init; } = [];
+    [Id(4)] public ImmutableArray<string> AddTags { get; init; } = [];
+    [Id(5)] public ImmutableArray<string> RemoveTags { get; init; } = [];
+}
+
+[GenerateSerializer, Immutable]
+public sealed record EnrollCommand
+{
+    [Id(0)] public required string ScenarioId { get; init; }
+    [Id(1)] public required DateTimeOffset At { get; init; }
+    /// <summary>Who asked, for the history, e.g. <c>campaign:spring-sale</c>.</summary>
+    [Id(2)] public string Source { get; init; } = "api";
+    [Id(3)] public string? EventId { get; init; }
+}
+
+[GenerateSerializer, Immutable]
+public sealed record SignalResult
+{
+    /// <summary>False when the command's event id was seen before: nothing changed.</summary>
+    [Id(0)] public bool Accepted { get; init; }
+    /// <summary>Scenarios the friend entered because of this command.</summary>
+    [Id(1)] public ImmutableArray<string> EnteredScenarios { get; init; } = [];
+
+    public static SignalResult Duplicate { get; } = new() { Accepted = false };
+}
+
+public enum EnrollOutcome
+{
+    Enrolled,
+    /// <summary>A repeat of an enrolment already made (same event id).</summary>
+    Duplicate,
+    AlreadyEnrolled,
+    /// <summary>The scenario's re-entry policy does not let this friend in again.</summary>
+    NotEligible,
+    Blocked,
+    /// <summary>The scenario is not published (draft, paused, archived or unknown).</summary>
+    ScenarioNotActive,
+    OutsideValidity,
+}
+
+[GenerateSerializer, Immutable]
+public sealed record EnrollResult([property: Id(0)] EnrollOutcome Outcome, [property: Id(1)] string? Detail = null);

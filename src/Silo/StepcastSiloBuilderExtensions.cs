@@ -1,0 +1,63 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using Stepcast.Grains;
+using Stepcast.Grains.Hosting;
+
+namespace Stepcast.Silo;
+
+public static class StepcastSiloBuilderExtensions
+{
+    /// <summary>
+    /// The one place where the topology is chosen: embedded (localhost clustering, in-memory storage and
+    /// reminders — what a newcomer runs) or cluster (PostgreSQL for membership, state and reminders).
+    /// </summary>
+    public static ISiloBuilder AddStepcastSilo(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        var topology = StepcastTopology.From(configuration);
+        switch (topology)
+        {
+            case StepcastTopology.Embedded:
+                silo.UseLocalhostClustering();
+                silo.AddMemoryGrainStorageAsDefault();
+                silo.AddMemoryGrainStorage(StorageNames.Friends);
+                silo.UseInMemoryReminderService();
+                break;
+            default:
+                throw new NotSupportedException($"Topology '{topology}' is not available yet.");
+        }
+
+        return silo.AddStepcastEngineServices(configuration);
+    }
+
+    /// <summary>Engine services and reminder settings, without storage or clustering (tests bring their own).</summary>
+    public static ISiloBuilder AddStepcastEngineServices(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        silo.Services.AddStepcastEngine(configuration);
+        var retryPeriod = configuration.GetSection(EngineOptions.SectionName).Get<EngineOptions>()?.ReminderRetryPeriod
+            ?? new EngineOptions().ReminderRetryPeriod;
+        silo.Configure<ReminderOptions>(options => options.MinimumReminderPeriod = retryPeriod);
+        return silo;
+    }
+}
+
+public enum StepcastTopology
+{
+    Embedded,
+    Cluster,
+}
+
+public static class StepcastTopologyExtensions
+{
+    public const string ConfigurationKey = "Stepcast:Topology";
+
+    extension(StepcastTopology)
+    {
+        /// <summary>Reads <c>Stepcast:Topology</c>; embedded unless told otherwise.</summary>
+        public static StepcastTopology From(IConfiguration configuration) =>
+            Enum.TryParse<StepcastTopology>(configuration[ConfigurationKey], ignoreCase: true, out var topology)
+                ? topology
+                : StepcastTopology.Embedded;
+    }
+}

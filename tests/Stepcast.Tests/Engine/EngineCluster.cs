@@ -1,0 +1,138 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.Hosting;
+using Orleans.Reminders;
+using Orleans.TestingHost;
+using Stepcast.Grains.Delivery;
+using Stepcast.Grains.Friends;
+using Stepcast.Grains.Scenarios;
+using Stepcast.Grains;
+using Stepcast.Silo;
+
+namespace Stepcast.Tests.Engine;
+
+/// <summary>
+/// A two-silo in-process cluster whose engine clock and reminders run on one <see cref="FakeTimeProvider"/>,
+/// so a month of scenario time passes in a test in seconds. Deliveries go to one shared recorder.
+/// </summary>
+public sealed class EngineCluster : IAsyncLifetime
+{
+    public static readonly DateTimeOffset Start = new(2026, 4, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private InProcessTestCluster _cluster = null!;
+
+    public FakeTimeProvider Clock { get; } = new(Start);
+    public SandboxDeliveryRecorder Deliveries { get; }
+    public IGrainFactory Grains => _cluster.Client;
+    public InProcessTestCluster Cluster => _cluster;
+
+    public EngineCluster()
+    {
+        Deliveries = new SandboxDeliveryRecorder(Clock);
+    }
+
+    public async Task InitializeAsync()
+    {
+        var builder = new InProcessTestClusterBuilder(2);
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Stepcast:Engine:CatalogCacheDuration"] = "00:00:00",
+            })
+            .Build();
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.Services.AddSingleton<TimeProvider>(Clock);
+            silo.Services.AddKeyedSingleton<TimeProvider>(ReminderTimeProviderNames.Reminders, Clock);
+            silo.Services.AddSingleton(Deliveries);
+            silo.AddMemoryGrainStorageAsDefault();
+            silo.AddMemoryGrainStorage(StorageNames.Friends);
+            silo.UseInMemoryReminderService();
+            silo.AddStepcastEngineServices(configuration);
+        });
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+
+    /// <summary>Saves and publishes a scenario; fails the test on validation problems.</summary>
+    public async Task PublishAsync(ScenarioDefinition scenario)
+    {
+        var grain = Grains.GetGrain<IScenarioGrain>(ScenarioKey.Format(scenario.ChannelId, scenario.Id));
+        var problems = await grain.SaveDraft(scenario);
+        Assert.Empty(problems);
+        Assert.True((await grain.Publish()).Published);
+    }
+
+    public IFriendGrain Friend(string channelId, string lineUserId) => Grains.GetFriend(channelId, lineUserId);
+
+    public IReadOnlyList<RecordedDelivery> DeliveriesTo(string channelId, string lineUserId) =>
+        Deliveries.DeliveriesTo(channelId, lineUserId);
+
+    /// <summary>
+    /// Moves fake time forward in small slices, giving silos a moment after each slice to fire reminders and
+    /// run the steps they wake.
+    /// </summary>
+    public async Task AdvanceAsync(TimeSpan span, TimeSpan? slice = null)
+    {
+        var step = slice ?? TimeSpan.FromHours(1);
+        var end = Clock.GetUtcNow() + span;
+        while (Clock.GetUtcNow() < end)
+        {
+            var next = Clock.GetUtcNow() + step;
+            Clock.SetUtcNow(next < end ? next : end);
+            await Task.Delay(5);
+        }
+
+        await Task.Delay(50);
+    }
+
+    /// <summary>Waits (in real time, bounded) until the friend has received <paramref name="count"/> deliveries.</summary>
+    public async Task<IReadOnlyList<RecordedDelivery>> WaitForDeliveriesAsync(string channelId, string lineUserId, int count)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (true)
+        {
+            var deliveries = DeliveriesTo(channelId, lineUserId);
+            if (deliveries.Count >= count || DateTime.UtcNow > deadline)
+            {
+                return deliveries;
+            }
+
+            await Task.Delay(20);
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class EngineClusterCollection : ICollectionFixture<EngineCluster>
+{
+    public const string Name = "Engine cluster";
+}
+
+/// <summary>Small builders that keep scenario definitions in tests short and readable.</summary>
+public static class Scenario
+{
+    private static int _sequence;
+
+    public static string NewChannel() => $"ch{Interlocked.Increment(ref _sequence)}";
+
+    public static ScenarioDefinition Define(string channelId, string id, ScenarioTrigger trigger, params ScenarioStep[] steps) => new()
+    {
+        Id = id,
+        Title = id,
+        ChannelId = channelId,
+        Triggers = [trigger],
+        Steps = [.. steps],
+    };
+
+    public static SendStep Send(string id, string text) => new() { Id = id, Messages = [LineMessage.Text(text)] };
+
+    public static WaitStep WaitDays(string id, int days) => new() { Id = id, Days = days };
+
+    public static string[] StepIds(IEnumerable<RecordedDelivery> deliveries) =>
+        [.. deliveries.Select(d => d.StepId)];
+}
