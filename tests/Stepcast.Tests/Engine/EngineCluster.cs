@@ -133,6 +133,10 @@ public static class Scenario
 
     public static WaitStep WaitDays(string id, int days) => new() { Id = id, Days = days };
 
+    /// <summary>Sends are checked to the minute: the schedule is exact, the reminder fires within the clock slice.</summary>
+    public static void AssertClose(TimeSpan expected, TimeSpan actual, TimeSpan tolerance) =>
+        Assert.InRange(actual, expected - tolerance, expected + tolerance);
+
     public static string[] StepIds(IEnumerable<RecordedDelivery> deliveries) =>
         [.. deliveries.Select(d => d.StepId)];
 }
