@@ -28,7 +28,7 @@ public static partial class ScenarioParser
         catch (JsonException exception)
         {
             return Failed(Describe(exception.Path, exception.Message, exception.LineNumber, exception.BytePositionInLine,
-                exception.InnerException is FormatException or null && exception.GetType() != typeof(JsonException)));
+                IsMalformed(exception)));
         }
         catch (NotSupportedException exception) when (TrailingPath().Match(exception.Message) is { Success: true } match)
         {
@@ -41,6 +41,10 @@ public static partial class ScenarioParser
 
         return new ScenarioParseResult(scenario, ScenarioValidator.Validate(scenario));
     }
+
+    // The reader's own exception type is internal; the serializer wraps it, or it surfaces as a JsonException subtype.
+    private static bool IsMalformed(JsonException exception) =>
+        exception.GetType() != typeof(JsonException) || exception.InnerException is JsonException;
 
     private static ScenarioParseResult Failed(ValidationProblem problem) => new(null, [problem]);
 

@@ -571,8 +571,10 @@ public static class ScenarioValidator
             if (group.Count > 1 || edges[group[0]].Contains(group[0]))
             {
                 group.Sort();
-                var ids = string.Join(" → ", group.Select(i => steps[i].Id));
-                problems.Add(new($"$.steps[{group[0]}]", $"Steps {ids} form a loop with no wait; add a wait or waitForEvent step to it."));
+                var message = group.Count == 1
+                    ? $"Step '{steps[group[0]].Id}' leads back to itself with no wait; add a wait or waitForEvent step to the loop."
+                    : $"Steps {string.Join(", ", group.Select(i => $"'{steps[i].Id}'"))} form a loop with no wait; add a wait or waitForEvent step to it.";
+                problems.Add(new($"$.steps[{group[0]}]", message));
             }
         }
     }
