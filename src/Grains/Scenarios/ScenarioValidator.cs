@@ -632,14 +632,14 @@ public static class ScenarioValidator
                 if (lowLink[node] == order[node])
                 {
                     var group = new List<int>();
-                    int member;
+                    int popped;
                     do
                     {
-                        member = stack.Pop();
-                        onStack[member] = false;
-                        group.Add(member);
+                        popped = stack.Pop();
+                        onStack[popped] = false;
+                        group.Add(popped);
                     }
-                    while (member != node);
+                    while (popped != node);
 
                     groups.Add(group);
                 }
@@ -704,6 +704,6 @@ public static class ScenarioValidator
         }
     }
 
-    // JSON null for an array property leaves a default ImmutableArray, whose members throw.
+    // A scenario built in code may carry default(ImmutableArray), which throws on use; treat it as empty.
     private static ImmutableArray<T> OrEmpty<T>(ImmutableArray<T> items) => items.IsDefault ? [] : items;
 }

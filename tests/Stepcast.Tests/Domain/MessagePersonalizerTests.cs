@@ -10,7 +10,7 @@ public sealed class MessagePersonalizerTests
     {
         ["displayName"] = "山田 花子",
         ["points"] = "1,200",
-        ["member.rank"] = "Gold",
+        ["loyalty.rank"] = "Gold",
     };
 
     [Fact]
@@ -25,7 +25,7 @@ public sealed class MessagePersonalizerTests
     [Fact]
     public void Several_placeholders_in_one_string_are_all_filled()
     {
-        var rendered = MessagePersonalizer.Render(LineMessage.Text("{displayName}: {points} pt ({member.rank})"), Values);
+        var rendered = MessagePersonalizer.Render(LineMessage.Text("{displayName}: {points} pt ({loyalty.rank})"), Values);
 
         Assert.Equal("山田 花子: 1,200 pt (Gold)", Text(rendered));
     }
@@ -61,7 +61,7 @@ public sealed class MessagePersonalizerTests
                   "type": "box",
                   "layout": "vertical",
                   "contents": [
-                    { "type": "text", "text": "ランク: {member.rank}", "size": "sm", "flex": 1 },
+                    { "type": "text", "text": "ランク: {loyalty.rank}", "size": "sm", "flex": 1 },
                     { "type": "text", "text": "{points} ポイント", "wrap": true }
                   ]
                 },
