@@ -495,10 +495,12 @@ public sealed class FriendGrain(
 
     private async Task SetReminderAsync(DateTimeOffset dueAt)
     {
-        var dueIn = dueAt - Now;
-        _reminder = await this.RegisterOrUpdateReminder(
-            WakeUpReminder, dueIn < TimeSpan.Zero ? TimeSpan.Zero : dueIn, _options.ReminderRetryPeriod);
-        _reminderDueAt = dueAt;
+        // A step due now is run by this activation straight away; its reminder is only the safety net for a
+        // crash before then, so it need not fire at once and race the run.
+        var now = Now;
+        var fireAt = dueAt > now ? dueAt : now + _options.ReminderRetryPeriod;
+        _reminder = await this.RegisterOrUpdateReminder(WakeUpReminder, fireAt - now, _options.ReminderRetryPeriod);
+        _reminderDueAt = fireAt;
         _reminderKnownAbsent = false;
     }
 
