@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Orleans.GrainDirectory;
 using Orleans.Hosting;
 using Orleans.Messaging;
+using Orleans.Runtime;
 using Orleans.TestingHost;
 using Stepcast.Silo.Postgres;
 using Stepcast.Tests.Infrastructure;
@@ -51,6 +52,7 @@ public sealed class PostgresClusterFixture : IAsyncLifetime
 
                 var cluster = builder.Build();
                 await cluster.DeployAsync();
+                await WaitUntilEverySiloSeesAllSilosAsync(cluster);
                 _cluster = cluster;
             }
 
@@ -76,6 +78,30 @@ public sealed class PostgresClusterFixture : IAsyncLifetime
             {
                 services.RemoveAt(i);
             }
+        }
+    }
+
+    // Placement only considers silos the local membership snapshot lists as active; with the ADO.NET
+    // table that view is refreshed by polling, so a fresh silo can lag behind for a moment.
+    private static async Task WaitUntilEverySiloSeesAllSilosAsync(InProcessTestCluster cluster)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var converged = cluster.Silos.All(silo =>
+                silo.ServiceProvider.GetRequiredService<IClusterMembershipService>().CurrentSnapshot.Members.Values
+                    .Count(member => member.Status == SiloStatus.Active) == cluster.Silos.Count);
+            if (converged)
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("The silos did not all see each other as active through the PostgreSQL membership table.");
+            }
+
+            await Task.Delay(100);
         }
     }
 

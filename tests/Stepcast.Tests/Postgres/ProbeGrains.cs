@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Orleans.Placement;
 using Stepcast.Silo.Postgres;
 
 namespace Stepcast.Tests.Postgres;
@@ -34,8 +33,7 @@ public sealed class ProbeState
     public string? Value { get; set; }
 }
 
-/// <summary>Default storage; random placement so reactivations move between the two silos.</summary>
-[RandomPlacement]
+/// <summary>Default storage, plus a reminder that reports its first tick.</summary>
 public sealed class ProbeGrain([PersistentState("state")] IPersistentState<ProbeState> state) : Grain, IProbeGrain, IRemindable
 {
     /// <summary>Completed by the first tick of each (grain key, reminder name).</summary>
