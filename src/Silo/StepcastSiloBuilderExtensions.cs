@@ -4,6 +4,7 @@ using Orleans.Configuration;
 using Orleans.Hosting;
 using Stepcast.Grains;
 using Stepcast.Grains.Hosting;
+using Stepcast.Silo.Postgres;
 
 namespace Stepcast.Silo;
 
@@ -24,12 +25,19 @@ public static class StepcastSiloBuilderExtensions
                 silo.AddMemoryGrainStorage(StorageNames.Friends);
                 silo.UseInMemoryReminderService();
                 break;
-            default:
-                throw new NotSupportedException($"Topology '{topology}' is not available yet.");
+            case StepcastTopology.Cluster:
+                silo.UseStepcastPostgres(RequiredConnectionString(configuration));
+                break;
         }
 
         return silo.AddStepcastEngineServices(configuration);
     }
+
+    /// <summary>The PostgreSQL connection string of the cluster topology (<c>ConnectionStrings:Stepcast</c>).</summary>
+    public static string RequiredConnectionString(IConfiguration configuration) =>
+        configuration.GetConnectionString(MigrateCommand.ConnectionStringName)
+        ?? throw new InvalidOperationException(
+            $"The cluster topology needs ConnectionStrings:{MigrateCommand.ConnectionStringName} (env ConnectionStrings__{MigrateCommand.ConnectionStringName}).");
 
     /// <summary>Engine services and reminder settings, without storage or clustering (tests bring their own).</summary>
     public static ISiloBuilder AddStepcastEngineServices(this ISiloBuilder silo, IConfiguration configuration)

@@ -61,8 +61,11 @@ public sealed class FakeLineServer : IAsyncDisposable
 
         // Per-request logging would cost more than the fake's own work under load.
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // Only the standalone program takes its address from configuration: in-process, a host's appsettings
+        // copied next to the tests (with its own "Urls") must not decide where the fake listens.
+        var standalone = options is null;
         options ??= FakeLineOptions.FromConfiguration(builder.Configuration);
-        var url = options.Url ?? builder.Configuration["urls"] ?? "http://127.0.0.1:0";
+        var url = options.Url ?? (standalone ? builder.Configuration["urls"] : null) ?? "http://127.0.0.1:0";
         builder.WebHost.UseUrls(url);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
 

@@ -1,6 +1,7 @@
 using Stepcast.Api.Sandbox;
 using Stepcast.Grains;
 using Stepcast.Silo;
+using Stepcast.Silo.Postgres;
 
 namespace Stepcast.Api.Hosting;
 
@@ -22,7 +23,7 @@ public static class ApiHostingExtensions
         }
         else
         {
-            throw new NotSupportedException($"Topology '{topology}' is not available yet.");
+            builder.UseOrleansClient(client => client.UseStepcastPostgres(StepcastSiloBuilderExtensions.RequiredConnectionString(builder.Configuration)));
         }
 
         return builder;

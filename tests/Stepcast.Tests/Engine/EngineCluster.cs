@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.Hosting;
+using Orleans.Configuration;
 using Orleans.Reminders;
 using Orleans.TestingHost;
 using Stepcast.Grains.Delivery;
@@ -51,6 +52,13 @@ public sealed class EngineCluster : IAsyncLifetime
             silo.AddMemoryGrainStorage(StorageNames.Friends);
             silo.UseInMemoryReminderService();
             silo.AddStepcastEngineServices(configuration);
+            // Load reminders a day ahead, so each one fires as soon as fake time passes it rather than at the
+            // first table refresh after it (the default window is ten minutes, refreshed every five).
+            silo.Configure<ReminderOptions>(options =>
+            {
+                options.ReminderLoadingWindow = TimeSpan.FromDays(1);
+                options.RefreshReminderListPeriod = TimeSpan.FromMinutes(1);
+            });
         });
         _cluster = builder.Build();
         await _cluster.DeployAsync();
@@ -90,10 +98,15 @@ public sealed class EngineCluster : IAsyncLifetime
         await Task.Delay(50);
     }
 
-    /// <summary>Waits (in real time, bounded) until the friend has received <paramref name="count"/> deliveries.</summary>
-    public async Task<IReadOnlyList<RecordedDelivery>> WaitForDeliveriesAsync(string channelId, string lineUserId, int count)
+    /// <summary>
+    /// Waits (in real time, bounded) until the friend has received <paramref name="count"/> deliveries. Unless told
+    /// otherwise, fake time keeps moving a minute at a time after the first second, as real time would, so a
+    /// reminder whose local schedule raced a reminder-table refresh is picked up by the next refresh.
+    /// </summary>
+    public async Task<IReadOnlyList<RecordedDelivery>> WaitForDeliveriesAsync(string channelId, string lineUserId, int count, bool advanceClock = true)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        var started = DateTime.UtcNow;
+        var deadline = started + TimeSpan.FromSeconds(30);
         while (true)
         {
             var deliveries = DeliveriesTo(channelId, lineUserId);
@@ -102,7 +115,12 @@ public sealed class EngineCluster : IAsyncLifetime
                 return deliveries;
             }
 
-            await Task.Delay(20);
+            if (advanceClock && DateTime.UtcNow - started > TimeSpan.FromSeconds(1))
+            {
+                Clock.Advance(TimeSpan.FromMinutes(1));
+            }
+
+            await Task.Delay(100);
         }
     }
 }

@@ -70,7 +70,7 @@ public sealed class SampleScenarioRunTests(EngineCluster cluster)
         var day = StartDay();
         SetClock(day.AddHours(9.5));
         await cluster.Friend(channel, "Uhanako").Follow(new FollowCommand { At = day.AddHours(9.5), DisplayName = "Hanako" });
-        var welcome = (await cluster.WaitForDeliveriesAsync(channel, "Uhanako", 1))[0];
+        var welcome = (await cluster.WaitForDeliveriesAsync(channel, "Uhanako", 1, advanceClock: false))[0];
 
         var second = await NextSendAsync(channel, "Uhanako");
         var monthly = await NextSendAsync(channel, "Uhanako");
@@ -94,7 +94,7 @@ public sealed class SampleScenarioRunTests(EngineCluster cluster)
         SetClock(purchasedAt);
         await cluster.Friend(channel, "Ukenji").UpdateProfile(new UpdateProfileCommand { DisplayName = "Kenji" });
         await cluster.Friend(channel, "Ukenji").RecordEvent(new FriendEventCommand { At = purchasedAt, Name = "purchased" });
-        var thanks = (await cluster.WaitForDeliveriesAsync(channel, "Ukenji", 1))[0];
+        var thanks = (await cluster.WaitForDeliveriesAsync(channel, "Ukenji", 1, advanceClock: false))[0];
 
         var reviews = await NextSendAsync(channel, "Ukenji");
         var column = await NextSendAsync(channel, "Ukenji");
@@ -118,7 +118,7 @@ public sealed class SampleScenarioRunTests(EngineCluster cluster)
         var followedAt = day.AddHours(23.5);
         SetClock(followedAt);
         await cluster.Friend(channel, "Uyuki").Follow(new FollowCommand { At = followedAt, DisplayName = "Yuki" });
-        var thanks = (await cluster.WaitForDeliveriesAsync(channel, "Uyuki", 1))[0];
+        var thanks = (await cluster.WaitForDeliveriesAsync(channel, "Uyuki", 1, advanceClock: false))[0];
 
         var story = await NextSendAsync(channel, "Uyuki");
         var video = await NextSendAsync(channel, "Uyuki");
@@ -147,11 +147,11 @@ public sealed class SampleScenarioRunTests(EngineCluster cluster)
         await cluster.Friend(channel, "Uwaits").RecordEvent(new FriendEventCommand { At = day.AddHours(10), Name = "cart_abandoned" });
         SetClock(day.AddHours(23));
         await cluster.Friend(channel, "Unight").RecordEvent(new FriendEventCommand { At = day.AddHours(23), Name = "cart_abandoned" });
-        await cluster.WaitForDeliveriesAsync(channel, "Unight", 1);
+        await cluster.WaitForDeliveriesAsync(channel, "Unight", 1, advanceClock: false);
 
         SetClock(day.AddDays(1).AddHours(12));
         await cluster.Friend(channel, "Ubuys").RecordEvent(new FriendEventCommand { At = day.AddDays(1).AddHours(12), Name = "purchased" });
-        var buyer = await cluster.WaitForDeliveriesAsync(channel, "Ubuys", 2);
+        var buyer = await cluster.WaitForDeliveriesAsync(channel, "Ubuys", 2, advanceClock: false);
         var waiter = await NextSendAsync(channel, "Uwaits");
         var night = await NextSendAsync(channel, "Unight");
 

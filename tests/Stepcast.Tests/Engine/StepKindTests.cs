@@ -26,7 +26,7 @@ public sealed class StepKindTests(EngineCluster cluster)
 
         await cluster.AdvanceAsync(TimeSpan.FromDays(1));
         await friend.RecordEvent(new FriendEventCommand { At = cluster.Clock.GetUtcNow(), Name = "purchased" });
-        var deliveries = await cluster.WaitForDeliveriesAsync(channel, "Ubuyer", 2);
+        var deliveries = await cluster.WaitForDeliveriesAsync(channel, "Ubuyer", 2, advanceClock: false);
 
         await cluster.AdvanceAsync(TimeSpan.FromDays(3));
         Assert.Equal(["reminder", "survey"], StepIds(cluster.DeliveriesTo(channel, "Ubuyer")));
@@ -48,7 +48,7 @@ public sealed class StepKindTests(EngineCluster cluster)
         var deliveries = await cluster.WaitForDeliveriesAsync(channel, "Ubrowser", 2);
 
         Assert.Equal(["reminder", "coupon"], StepIds(deliveries));
-        AssertClose(TimeSpan.FromDays(3), deliveries[1].SentAt - start, TimeSpan.FromMinutes(2));
+        AssertClose(TimeSpan.FromDays(3), deliveries[1].SentAt - start, TimeSpan.FromMinutes(15));
     }
 
     [Fact]
