@@ -1,13 +1,21 @@
-using Stepcast.Silo;
 using Stepcast.Silo.Postgres;
 
-var builder = Host.CreateApplicationBuilder(args);
-if (args is [MigrateCommand.Name, ..])
-{
-    return await MigrateCommand.RunAsync(builder.Configuration, Console.Out, CancellationToken.None);
-}
+namespace Stepcast.Silo;
 
-builder.UseOrleans(silo => silo.AddStepcastSilo(builder.Configuration));
-builder.Services.AddHostedService<SampleScenarioLoader>();
-await builder.Build().RunAsync();
-return 0;
+/// <summary>The silo host of the cluster topology (named so it does not clash with the API's Program in tests).</summary>
+public static class SiloProgram
+{
+    public static async Task<int> Main(string[] args)
+    {
+        var builder = Host.CreateApplicationBuilder(args);
+        if (args is [MigrateCommand.Name, ..])
+        {
+            return await MigrateCommand.RunAsync(builder.Configuration, Console.Out, CancellationToken.None);
+        }
+
+        builder.UseOrleans(silo => silo.AddStepcastSilo(builder.Configuration));
+        builder.Services.AddHostedService<SampleScenarioLoader>();
+        await builder.Build().RunAsync();
+        return 0;
+    }
+}

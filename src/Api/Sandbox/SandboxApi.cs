@@ -33,6 +33,11 @@ public static class SandboxApi
             return app;
         }
 
+        if (app is WebApplication web)
+        {
+            web.Lifetime.ApplicationStarted.Register(() => LogHowToTry(web));
+        }
+
         var sandbox = app.MapGroup("/sandbox").WithTags("Sandbox");
         sandbox.MapGet("/", Describe).WithName("DescribeSandbox").WithSummary("How to use the sandbox");
         sandbox.MapPost("/friends/{lineUserId}/follow", Follow).WithName("SandboxFollow").WithSummary("A friend adds (or unblocks) the account");
@@ -42,6 +47,14 @@ public static class SandboxApi
         sandbox.MapGet("/friends/{lineUserId}", GetFriend).WithName("SandboxFriend").WithSummary("The friend's state, runs and history");
         sandbox.MapGet("/deliveries", ListDeliveries).WithName("SandboxDeliveries").WithSummary("What would have been pushed to LINE");
         return app;
+    }
+
+    private static void LogHowToTry(WebApplication app)
+    {
+        var address = app.Urls.FirstOrDefault() ?? "http://localhost:5080";
+        app.Logger.LogInformation(
+            "Stepcast sandbox ready at {Address}/sandbox. Add a friend: curl -X POST {Address}/sandbox/friends/U0001/follow -H 'content-type: application/json' -d '{{\"displayName\":\"Hanako\"}}' then watch: curl {Address}/sandbox/deliveries?lineUserId=U0001",
+            address, address, address);
     }
 
     public sealed record FollowRequest(string? DisplayName, bool IsUnblocked = false);
