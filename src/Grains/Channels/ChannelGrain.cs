@@ -8,6 +8,7 @@ public sealed class ChannelState
 {
     [Id(0)] public Dictionary<string, ScenarioSummary> Scenarios { get; set; } = new(StringComparer.Ordinal);
     [Id(1)] public long Revision { get; set; }
+    [Id(2)] public ChannelSettings? Settings { get; set; }
 }
 
 public sealed class ChannelGrain([PersistentState("channel")] IPersistentState<ChannelState> state)
@@ -22,6 +23,19 @@ public sealed class ChannelGrain([PersistentState("channel")] IPersistentState<C
         await state.WriteStateAsync();
         _snapshot = null;
     }
+
+    async Task IChannelGrain.Configure(ChannelSettings settings)
+    {
+        if (settings.ChannelId != this.GetPrimaryKeyString())
+        {
+            throw new ArgumentException($"Settings for channel {settings.ChannelId} sent to channel {this.GetPrimaryKeyString()}.", nameof(settings));
+        }
+
+        state.State.Settings = settings;
+        await state.WriteStateAsync();
+    }
+
+    Task<ChannelSettings?> IChannelGrain.GetSettings() => Task.FromResult(state.State.Settings);
 
     Task<ScenarioCatalogSnapshot> IChannelGrain.GetCatalog()
     {

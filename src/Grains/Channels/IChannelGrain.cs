@@ -9,6 +9,13 @@ namespace Stepcast.Grains.Channels;
 /// </summary>
 public interface IChannelGrain : IGrainWithStringKey
 {
+    /// <summary>Registers the channel or replaces its settings (e.g. a rotated access token).</summary>
+    Task Configure(ChannelSettings settings);
+
+    /// <summary>The channel's settings, or null when it was never registered.</summary>
+    [Orleans.Concurrency.ReadOnly]
+    Task<ChannelSettings?> GetSettings();
+
     Task UpsertScenario(ScenarioSummary summary);
 
     [Orleans.Concurrency.ReadOnly]

@@ -17,6 +17,7 @@ public static class EngineServiceCollectionExtensions
         services.AddOptions<EngineOptions>().Bind(configuration.GetSection(EngineOptions.SectionName));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ScenarioCatalog>();
+        services.TryAddSingleton<ChannelSettingsCache>();
         services.TryAddSingleton<SandboxDeliveryRecorder>();
         services.TryAddSingleton<IMessageDelivery>(sp => sp.GetRequiredService<SandboxDeliveryRecorder>());
         return services;
