@@ -35,6 +35,12 @@ public static class PostgresOrleansExtensions
             options.ConnectionString = connectionString;
         });
 
+        return silo.UseStepcastPostgresStorageAndReminders(connectionString);
+    }
+
+    /// <summary>Grain storage and reminders on PostgreSQL, leaving clustering to the caller (tests use their own).</summary>
+    public static ISiloBuilder UseStepcastPostgresStorageAndReminders(this ISiloBuilder silo, string connectionString)
+    {
         silo.AddStepcastGrainStorage(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, connectionString);
         silo.AddStepcastGrainStorage(FriendsStorageName, connectionString);
 

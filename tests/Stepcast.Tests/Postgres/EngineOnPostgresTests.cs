@@ -1,0 +1,112 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.Configuration;
+using Orleans.Reminders;
+using Orleans.TestingHost;
+using Stepcast.Grains.Delivery;
+using Stepcast.Grains.Friends;
+using Stepcast.Grains.Scenarios;
+using Stepcast.Silo;
+using Stepcast.Silo.Postgres;
+using Stepcast.Tests.Engine;
+using Stepcast.Tests.Infrastructure;
+using static Stepcast.Tests.Engine.Scenario;
+
+namespace Stepcast.Tests.Postgres;
+
+/// <summary>
+/// The engine's own grains with their state and reminders in PostgreSQL: what is written by one activation
+/// (System.Text.Json payloads, polymorphic steps and all) is what the next activation reads back.
+/// </summary>
+[Collection(PostgresCollection.Name)]
+public sealed class EngineOnPostgresTests(PostgresServer postgres) : IAsyncLifetime
+{
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 6, 1, 0, 0, 0, TimeSpan.Zero));
+    private SandboxDeliveryRecorder _deliveries = null!;
+    private InProcessTestCluster _cluster = null!;
+
+    public async Task InitializeAsync()
+    {
+        var connectionString = await postgres.CreateDatabaseAsync($"engine_{Guid.NewGuid():N}");
+        await using (var dataSource = Npgsql.NpgsqlDataSource.Create(connectionString))
+        {
+            await PostgresSchema.ApplyAsync(dataSource, CancellationToken.None);
+        }
+
+        _deliveries = new SandboxDeliveryRecorder(_clock);
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Stepcast:Engine:CatalogCacheDuration"] = "00:00:00" })
+            .Build();
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.Options.ConfigureFileLogging = false;
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.Services.AddSingleton<TimeProvider>(_clock);
+            silo.Services.AddKeyedSingleton<TimeProvider>(ReminderTimeProviderNames.Reminders, _clock);
+            silo.Services.AddSingleton(_deliveries);
+            silo.UseStepcastPostgresStorageAndReminders(connectionString);
+            silo.AddStepcastEngineServices(configuration);
+            silo.Configure<ReminderOptions>(options =>
+            {
+                options.ReminderLoadingWindow = TimeSpan.FromDays(1);
+                options.RefreshReminderListPeriod = TimeSpan.FromMinutes(1);
+            });
+        });
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+
+    [Fact]
+    public async Task Friend_and_scenario_state_survive_deactivation_and_the_reminder_fires_from_the_table()
+    {
+        var scenario = Define("pg", "welcome", new FollowTrigger(),
+            Send("hello", "Hello {displayName}"),
+            new BranchStep { Id = "vip?", Cases = [new BranchCase { When = new TagCondition { Tag = "vip" }, Goto = "vip" }] },
+            new WaitStep { Id = "week", Days = 7, QuietHours = [new QuietHours { Start = "22:00", End = "08:00" }] },
+            new SendStep { Id = "vip", Messages = [LineMessage.Text("Week one")] });
+        var scenarioGrain = _cluster.Client.GetGrain<IScenarioGrain>(ScenarioKey.Format("pg", "welcome"));
+        Assert.Empty(await scenarioGrain.SaveDraft(scenario));
+        Assert.True((await scenarioGrain.Publish()).Published);
+        var friend = _cluster.Client.GetFriend("pg", "Upg");
+        var followedAt = _clock.GetUtcNow();
+        await friend.Follow(new FollowCommand { At = followedAt, DisplayName = "Aiko", EventId = "evt-1" });
+        await WaitForDeliveriesAsync(1);
+
+        await _cluster.DeactivateAsync(friend);
+        await _cluster.DeactivateAsync(scenarioGrain);
+        var reloaded = await friend.GetSnapshot();
+        var reloadedScenario = await scenarioGrain.GetVersion(1);
+
+        Assert.Equal("Aiko", reloaded.DisplayName);
+        var run = Assert.Single(reloaded.Enrollments);
+        Assert.Equal("vip", run.StepId);
+        Assert.Equal(followedAt.AddDays(7), run.DueAt);
+        Assert.Equal(scenario.Steps.Select(s => s.GetType()), reloadedScenario!.Steps.Select(s => s.GetType()));
+        Assert.False((await friend.Follow(new FollowCommand { At = _clock.GetUtcNow(), EventId = "evt-1" })).Accepted);
+
+        for (var hour = 0; hour < 7 * 24 + 1 && _deliveries.Deliveries.Count < 2; hour++)
+        {
+            _clock.Advance(TimeSpan.FromHours(1));
+            await Task.Delay(10);
+        }
+
+        await WaitForDeliveriesAsync(2);
+        Assert.Equal(["hello", "vip"], _deliveries.Deliveries.Select(d => d.StepId).ToArray());
+        Assert.Contains("Hello Aiko", _deliveries.Deliveries[0].Messages[0].Json);
+    }
+
+    private async Task WaitForDeliveriesAsync(int count)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (_deliveries.Deliveries.Count < count && DateTime.UtcNow < deadline)
+        {
+            _clock.Advance(TimeSpan.FromSeconds(10));
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(count, _deliveries.Deliveries.Count);
+    }
+}
