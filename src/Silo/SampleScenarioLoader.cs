@@ -16,7 +16,9 @@ public sealed partial class SampleScenarioLoader(IGrainFactory grains, IConfigur
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var folder = configuration[FolderKey] ?? FindSamplesFolder();
+        // A cluster publishes only what it is told to; the embedded host finds the repository's samples.
+        var folder = configuration[FolderKey]
+            ?? (StepcastTopology.From(configuration) == StepcastTopology.Embedded ? FindSamplesFolder() : null);
         if (folder is null || !Directory.Exists(folder))
         {
             LogNoFolder(folder ?? "samples/scenarios");
@@ -37,6 +39,12 @@ public sealed partial class SampleScenarioLoader(IGrainFactory grains, IConfigur
             }
 
             var scenario = grains.GetGrain<IScenarioGrain>(ScenarioKey.Format(definition.ChannelId, definition.Id));
+            if (await IsCurrentVersionAsync(scenario, definition))
+            {
+                // Several silos start with the same folder: publishing again would only add identical versions.
+                continue;
+            }
+
             var problems = await scenario.SaveDraft(definition);
             var published = problems.IsEmpty && (await scenario.Publish()).Published;
             if (published)
@@ -51,6 +59,18 @@ public sealed partial class SampleScenarioLoader(IGrainFactory grains, IConfigur
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private static async Task<bool> IsCurrentVersionAsync(IScenarioGrain scenario, ScenarioDefinition definition)
+    {
+        var view = await scenario.Get();
+        if (view is null || view.CurrentVersion == 0)
+        {
+            return false;
+        }
+
+        var current = await scenario.GetVersion(view.CurrentVersion);
+        return current is not null && ScenarioJson.Serialize(current) == ScenarioJson.Serialize(definition);
+    }
 
     /// <summary>Looks for samples/scenarios in the working folder and its parents (dotnet run from anywhere in the repo).</summary>
     private static string? FindSamplesFolder()

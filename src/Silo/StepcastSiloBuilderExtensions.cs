@@ -26,6 +26,18 @@ public static class StepcastSiloBuilderExtensions
                 silo.UseInMemoryReminderService();
                 break;
             case StepcastTopology.Cluster:
+                var cluster = ClusterSettings.From(configuration);
+                silo.Configure<ClusterOptions>(options =>
+                {
+                    options.ClusterId = cluster.ClusterId;
+                    options.ServiceId = cluster.ServiceId;
+                });
+                silo.ConfigureEndpoints(cluster.AdvertisedAddress, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
+                if (cluster.SiloName is { } siloName)
+                {
+                    silo.Configure<SiloOptions>(options => options.SiloName = siloName);
+                }
+
                 silo.UseStepcastPostgres(RequiredConnectionString(configuration));
                 break;
         }

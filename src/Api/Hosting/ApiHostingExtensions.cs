@@ -1,5 +1,6 @@
 using Stepcast.Api.Sandbox;
 using Stepcast.Grains;
+using Stepcast.Grains.Hosting;
 using Stepcast.Silo;
 using Stepcast.Silo.Postgres;
 
@@ -23,7 +24,17 @@ public static class ApiHostingExtensions
         }
         else
         {
-            builder.UseOrleansClient(client => client.UseStepcastPostgres(StepcastSiloBuilderExtensions.RequiredConnectionString(builder.Configuration)));
+            var cluster = ClusterSettings.From(builder.Configuration);
+            builder.UseOrleansClient(client => client
+                .Configure<Orleans.Configuration.ClusterOptions>(options =>
+                {
+                    options.ClusterId = cluster.ClusterId;
+                    options.ServiceId = cluster.ServiceId;
+                })
+                .UseStepcastPostgres(StepcastSiloBuilderExtensions.RequiredConnectionString(builder.Configuration)));
+            builder.Services.AddStepcastEngine(builder.Configuration);
+            // The sandbox recorder lives in the silos of a cluster, out of this process's reach.
+            builder.Services.Configure<SandboxOptions>(options => options.Enabled = false);
         }
 
         return builder;
