@@ -1,4 +1,5 @@
 using Stepcast.Api.Sandbox;
+using Stepcast.Api.Webhooks;
 using Stepcast.Grains;
 using Stepcast.Silo;
 using Stepcast.Silo.Postgres;
@@ -18,6 +19,7 @@ public static class ApiHostingExtensions
         if (topology == StepcastTopology.Embedded)
         {
             builder.UseOrleans(silo => silo.AddStepcastSilo(builder.Configuration));
+            builder.Services.AddChannelBootstrapper(builder.Configuration);
             builder.Services.AddHostedService<SampleScenarioLoader>();
             builder.AddSandbox();
         }
@@ -26,6 +28,7 @@ public static class ApiHostingExtensions
             builder.UseOrleansClient(client => client.UseStepcastPostgres(StepcastSiloBuilderExtensions.RequiredConnectionString(builder.Configuration)));
         }
 
+        builder.AddWebhooks();
         return builder;
     }
 }
