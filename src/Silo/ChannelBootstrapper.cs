@@ -79,7 +79,7 @@ public sealed partial class ChannelBootstrapper(
         return timeZone is null ? settings : settings with { TimeZone = timeZone };
     }
 
-    [LoggerMessage(LogLevel.Information, "Registered channel {ChannelId} from configuration (access token: {HasAccessToken}, time zone {TimeZone})")]
+    [LoggerMessage(LogLevel.Information, "Registered channel {ChannelId} at start (access token: {HasAccessToken}, time zone {TimeZone})")]
     private partial void LogRegistered(string channelId, bool hasAccessToken, string timeZone);
 }
 
