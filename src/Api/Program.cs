@@ -1,5 +1,6 @@
 using Stepcast.Api.Hosting;
 using Stepcast.Api.Sandbox;
+using Stepcast.Api.Webhooks;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddStepcastApi();
@@ -8,6 +9,7 @@ var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.MapGet("/", () => TypedResults.Redirect("/sandbox")).ExcludeFromDescription();
+app.MapWebhooksApi();
 app.MapSandboxApi();
 app.Run();
 

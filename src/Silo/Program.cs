@@ -27,6 +27,7 @@ public static class SiloProgram
         }
 
         builder.UseOrleans(silo => silo.AddStepcastSilo(builder.Configuration));
+        builder.Services.AddChannelBootstrapper(builder.Configuration);
         builder.Services.AddHostedService<SampleScenarioLoader>();
         await builder.Build().RunAsync();
         return 0;

@@ -1,4 +1,5 @@
 using Stepcast.Api.Sandbox;
+using Stepcast.Api.Webhooks;
 using Stepcast.Grains;
 using Stepcast.Grains.Hosting;
 using Stepcast.Silo;
@@ -19,6 +20,7 @@ public static class ApiHostingExtensions
         if (topology == StepcastTopology.Embedded)
         {
             builder.UseOrleans(silo => silo.AddStepcastSilo(builder.Configuration));
+            builder.Services.AddChannelBootstrapper(builder.Configuration);
             builder.Services.AddHostedService<SampleScenarioLoader>();
             builder.AddSandbox();
         }
@@ -37,6 +39,7 @@ public static class ApiHostingExtensions
             builder.Services.Configure<SandboxOptions>(options => options.Enabled = false);
         }
 
+        builder.AddWebhooks();
         return builder;
     }
 }

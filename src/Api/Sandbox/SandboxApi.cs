@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Stepcast.Grains;
 using Stepcast.Grains.Delivery;
 using Stepcast.Grains.Friends;
+using Stepcast.Silo;
 
 namespace Stepcast.Api.Sandbox;
 
@@ -21,6 +22,15 @@ public static class SandboxApi
         if (sandbox.Enabled)
         {
             builder.Services.PostConfigure<EngineOptions>(engine => engine.WaitCompression = sandbox.WaitCompression);
+
+            // No access token: its pushes go to the recorder. A sandbox channel listed in Stepcast:Channels wins.
+            builder.Services.PostConfigure<ChannelBootstrapOptions>(bootstrap =>
+            {
+                if (!bootstrap.Channels.Any(c => string.Equals(c.ChannelId, sandbox.ChannelId, StringComparison.Ordinal)))
+                {
+                    bootstrap.Channels.Add(new ChannelRegistration { ChannelId = sandbox.ChannelId, ChannelSecret = sandbox.ChannelSecret });
+                }
+            });
         }
 
         return builder;

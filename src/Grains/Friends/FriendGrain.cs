@@ -471,7 +471,19 @@ public sealed class FriendGrain(
             await SetReminderAsync(earlier);
         }
 
-        await state.WriteStateAsync();
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // The command already changed this activation's state, including the event id that makes a repeat a
+            // duplicate; kept, it would swallow the redelivery that LINE sends because the write failed. Let the
+            // next call start from what storage really holds.
+            DeactivateOnIdle();
+            throw;
+        }
+
         if (due is { } later)
         {
             if (_reminderDueAt != later)

@@ -63,6 +63,13 @@ public sealed record FriendEventCommand
     [Id(0)] public string? EventId { get; init; }
     [Id(1)] public required DateTimeOffset At { get; init; }
     [Id(2)] public required string Name { get; init; }
+
+    /// <summary>
+    /// What the event carried, e.g. a postback's <c>data</c> and picker values, or an account link's
+    /// <c>result</c> and <c>nonce</c>. Not kept in the friend's state: conditions match event names only, and a
+    /// hundred remembered postbacks of up to 300 characters each would multiply the size of every friend row.
+    /// </summary>
+    [Id(3)] public ImmutableDictionary<string, string> Properties { get; init; } = ImmutableDictionary<string, string>.Empty;
 }
 
 [GenerateSerializer, Immutable]

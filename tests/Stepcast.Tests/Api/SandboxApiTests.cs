@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 namespace Stepcast.Tests.Api;
 
 /// <summary>The sandbox as a newcomer uses it: the embedded host over HTTP, with the shipped samples.</summary>
+[Collection(EmbeddedHostCollection.Name)]
 public sealed class SandboxApiTests(WebApplicationFactory<Program> factory) : IClassFixture<WebApplicationFactory<Program>>
 {
     private readonly HttpClient _http = factory.CreateClient();
