@@ -38,6 +38,8 @@ public static class StepcastSiloBuilderExtensions
                     silo.Configure<SiloOptions>(options => options.SiloName = siloName);
                 }
 
+                // Failure detection is tunable per environment (tests shorten it, large clusters may lengthen it).
+                silo.Configure<ClusterMembershipOptions>(configuration.GetSection($"{ClusterSettings.SectionName}:Membership"));
                 silo.UseStepcastPostgres(RequiredConnectionString(configuration));
                 break;
         }

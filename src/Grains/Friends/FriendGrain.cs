@@ -15,6 +15,9 @@ namespace Stepcast.Grains.Friends;
 /// missed tick neither skips nor repeats a step.
 /// </summary>
 [CollectionAgeLimit(Minutes = 2)]
+// Millions of small, independent grains: an even spread over the silos matters more than load-aware placement,
+// which on identical silos piles new activations onto whichever looked idlest a moment ago.
+[Orleans.Placement.RandomPlacement]
 public sealed class FriendGrain(
     [PersistentState("friend", StorageNames.Friends)] IPersistentState<FriendState> state,
     ScenarioCatalog catalog,

@@ -1,0 +1,231 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Orleans.Configuration;
+using Stepcast.Silo.Postgres;
+using Stepcast.Tests.Infrastructure;
+
+namespace Stepcast.Tests.Cluster;
+
+/// <summary>
+/// A real cluster of silo processes (the shipped Stepcast.Silo host) on one fresh PostgreSQL database, with an
+/// Orleans client in the test process. Silos can be killed hard or stopped with SIGTERM and started again.
+/// </summary>
+public sealed class SiloProcessCluster : IAsyncDisposable
+{
+    private readonly string _connectionString;
+    private readonly string _clusterId = $"test-{Guid.NewGuid():N}"[..16];
+    private readonly IReadOnlyDictionary<string, string> _extraEnvironment;
+    private readonly List<SiloProcess> _silos = [];
+    private IHost? _clientHost;
+
+    private SiloProcessCluster(string connectionString, IReadOnlyDictionary<string, string> extraEnvironment)
+    {
+        _connectionString = connectionString;
+        _extraEnvironment = extraEnvironment;
+    }
+
+    public IReadOnlyList<SiloProcess> Silos => _silos;
+    public IClusterClient Client => _clientHost!.Services.GetRequiredService<IClusterClient>();
+    public string ConnectionString => _connectionString;
+
+    public static async Task<SiloProcessCluster> StartAsync(PostgresServer postgres, int silos, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var connectionString = await postgres.CreateDatabaseAsync($"cluster_{Guid.NewGuid():N}");
+        await using (var dataSource = NpgsqlDataSource.Create(connectionString))
+        {
+            await PostgresSchema.ApplyAsync(dataSource, CancellationToken.None);
+        }
+
+        var cluster = new SiloProcessCluster(connectionString, environment ?? new Dictionary<string, string>());
+        for (var i = 0; i < silos; i++)
+        {
+            cluster.AddSilo();
+        }
+
+        await cluster.WaitForActiveSilosAsync(silos);
+        await cluster.ConnectClientAsync();
+        return cluster;
+    }
+
+    /// <summary>Starts one more silo process (ports chosen free on loopback).</summary>
+    public SiloProcess AddSilo()
+    {
+        var name = $"silo{_silos.Count + 1}";
+        var environment = new Dictionary<string, string>(_extraEnvironment)
+        {
+            ["ConnectionStrings__Stepcast"] = _connectionString,
+            ["Stepcast__Topology"] = "Cluster",
+            ["Stepcast__Cluster__ClusterId"] = _clusterId,
+            ["Stepcast__Cluster__ServiceId"] = _clusterId,
+            ["Stepcast__Cluster__SiloPort"] = FreePort().ToString(),
+            ["Stepcast__Cluster__GatewayPort"] = FreePort().ToString(),
+            ["Stepcast__Cluster__SiloName"] = name,
+            // Declare a killed silo dead within seconds rather than the production default of about a minute.
+            ["Stepcast__Cluster__Membership__ProbeTimeout"] = "00:00:01",
+            ["Stepcast__Cluster__Membership__NumMissedProbesLimit"] = "2",
+            ["Stepcast__Cluster__Membership__NumVotesForDeathDeclaration"] = "1",
+            ["Stepcast__Cluster__Membership__TableRefreshTimeout"] = "00:00:02",
+            ["Stepcast__Cluster__Membership__IAmAliveTablePublishTimeout"] = "00:00:05",
+            ["Logging__LogLevel__Default"] = "Warning",
+        };
+        var silo = SiloProcess.Start(name, environment);
+        _silos.Add(silo);
+        return silo;
+    }
+
+    /// <summary>Starts a stopped or killed silo again with the same settings (a new generation).</summary>
+    public Task RestartAsync(SiloProcess silo)
+    {
+        silo.Restart();
+        return Task.CompletedTask;
+    }
+
+    public async Task WaitForActiveSilosAsync(int count)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        await using var dataSource = NpgsqlDataSource.Create(_connectionString);
+        while (true)
+        {
+            await using var command = dataSource.CreateCommand(
+                "select count(*) from orleansmembershiptable where deploymentid = $1 and status = 3");
+            command.Parameters.AddWithValue(_clusterId);
+            var active = Convert.ToInt32(await command.ExecuteScalarAsync());
+            if (active == count)
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{active} of {count} silos active after 90 s. Logs: {string.Join(", ", _silos.Select(s => s.LogPath))}");
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
+    private async Task ConnectClientAsync()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.UseOrleansClient(client => client
+            .Configure<ClusterOptions>(options =>
+            {
+                options.ClusterId = _clusterId;
+                options.ServiceId = _clusterId;
+            })
+            .UseStepcastPostgres(_connectionString));
+        _clientHost = builder.Build();
+        await _clientHost.StartAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_clientHost is not null)
+        {
+            try
+            {
+                await _clientHost.StopAsync(TimeSpan.FromSeconds(5));
+            }
+            catch (Exception)
+            {
+                // The silos may already be gone; nothing to hand back.
+            }
+
+            _clientHost.Dispose();
+        }
+
+        foreach (var silo in _silos)
+        {
+            silo.Kill();
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>One Stepcast.Silo process, its output in a log file under the temp folder.</summary>
+public sealed class SiloProcess
+{
+    private readonly IReadOnlyDictionary<string, string> _environment;
+    private Process _process;
+
+    private SiloProcess(string name, IReadOnlyDictionary<string, string> environment)
+    {
+        Name = name;
+        _environment = environment;
+        LogPath = Path.Combine(Path.GetTempPath(), $"stepcast-{name}-{Guid.NewGuid():N}.log");
+        _process = Launch();
+    }
+
+    public string Name { get; }
+    public string LogPath { get; }
+    public bool IsRunning => !_process.HasExited;
+
+    public static SiloProcess Start(string name, IReadOnlyDictionary<string, string> environment) => new(name, environment);
+
+    /// <summary>A crash: SIGKILL, no shutdown, no hand-off.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+    }
+
+    /// <summary>What Kubernetes does: SIGTERM, then wait for the host to shut down gracefully.</summary>
+    public async Task StopAsync()
+    {
+        if (_process.HasExited)
+        {
+            return;
+        }
+
+        using (var signal = Process.Start("kill", ["-TERM", _process.Id.ToString()]))
+        {
+            await signal.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await _process.WaitForExitAsync(timeout.Token);
+    }
+
+    public void Restart()
+    {
+        Kill();
+        _process = Launch();
+    }
+
+    private Process Launch()
+    {
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Stepcast.Silo.dll")])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        foreach (var (key, value) in _environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
+        var log = new StreamWriter(LogPath, append: true) { AutoFlush = true };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+}
