@@ -19,6 +19,8 @@ public sealed class SiloProcessCluster : IAsyncDisposable
 {
     private readonly string _connectionString;
     private readonly string _clusterId = $"test-{Guid.NewGuid():N}"[..16];
+
+    public string ClusterId => _clusterId;
     private readonly IReadOnlyDictionary<string, string> _extraEnvironment;
     private readonly List<SiloProcess> _silos = [];
     private IHost? _clientHost;
