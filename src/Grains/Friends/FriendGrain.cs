@@ -44,6 +44,12 @@ public sealed class FriendGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _key = FriendKey.Parse(this.GetPrimaryKeyString());
+        if (Friend.Attributes.Comparer != StringComparer.OrdinalIgnoreCase)
+        {
+            // JSON storage reloads the dictionary with the default comparer; "Age" and "age" are one attribute.
+            Friend.Attributes = new Dictionary<string, string>(Friend.Attributes, StringComparer.OrdinalIgnoreCase);
+        }
+
         _interpreter = new ScenarioInterpreter(Friend, _key.ToString(), _options);
         return Task.CompletedTask;
     }

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -73,6 +74,7 @@ public sealed class EngineOnPostgresTests(PostgresServer postgres) : IAsyncLifet
         var friend = _cluster.Client.GetFriend("pg", "Upg");
         var followedAt = _clock.GetUtcNow();
         await friend.Follow(new FollowCommand { At = followedAt, DisplayName = "Aiko", EventId = "evt-1" });
+        await friend.UpdateProfile(new UpdateProfileCommand { SetAttributes = ImmutableDictionary<string, string>.Empty.Add("Age", "31") });
         await WaitForDeliveriesAsync(1);
 
         await _cluster.DeactivateAsync(friend);
@@ -81,6 +83,8 @@ public sealed class EngineOnPostgresTests(PostgresServer postgres) : IAsyncLifet
         var reloadedScenario = await scenarioGrain.GetVersion(1);
 
         Assert.Equal("Aiko", reloaded.DisplayName);
+        await friend.UpdateProfile(new UpdateProfileCommand { SetAttributes = ImmutableDictionary<string, string>.Empty.Add("age", "32") });
+        Assert.Equal("32", Assert.Single((await friend.GetSnapshot()).Attributes).Value);
         var run = Assert.Single(reloaded.Enrollments);
         Assert.Equal("vip", run.StepId);
         Assert.Equal(followedAt.AddDays(7), run.DueAt);
