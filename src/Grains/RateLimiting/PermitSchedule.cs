@@ -1,0 +1,85 @@
+namespace Stepcast.Grains.RateLimiting;
+
+/// <summary>
+/// The bookkeeping behind <see cref="RateLimitGrain"/>: how many permits of each clock-aligned slot are leased.
+/// Plain C# with the time passed in, so the arithmetic is tested without a silo.
+/// </summary>
+/// <remarks>
+/// Slot <c>s</c> covers <c>[s·L, (s+1)·L)</c> in UTC ticks, and slot budgets are spread so each aligned period sums to
+/// exactly the limit (e.g. 2,000/s in ten slots of 200). A lease never spans two slots, so however leases are shared
+/// between silos, the permits that may be used in one aligned period never exceed the limit.
+/// </remarks>
+public sealed class PermitSchedule
+{
+    private readonly RateLimitRule _rule;
+    private readonly int _lookaheadSlots;
+    private readonly long _slotTicks;
+    private readonly Dictionary<long, int> _leased = [];
+    private readonly long _firstLeasableSlot;
+
+    /// <summary>
+    /// A schedule that knows nothing about earlier leases. An earlier activation (before a crash or a move) may have
+    /// leased the current slot and up to <paramref name="lookaheadSlots"/> more, so this one starts after them.
+    /// </summary>
+    public PermitSchedule(RateLimitRule rule, int lookaheadSlots, DateTimeOffset createdAt)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        _rule = rule;
+        _lookaheadSlots = Math.Max(0, lookaheadSlots);
+        _slotTicks = rule.SlotLength.Ticks;
+        _firstLeasableSlot = SlotOf(createdAt) + _lookaheadSlots + 1;
+    }
+
+    /// <summary>
+    /// Leases up to <paramref name="wanted"/> permits from the earliest slot, from now to the lookahead, that has any
+    /// left; nothing (and when to ask again) when they are all leased.
+    /// </summary>
+    public RateLease Lease(int wanted, DateTimeOffset now)
+    {
+        var current = SlotOf(now);
+        var last = current + _lookaheadSlots;
+        Forget(current);
+        for (var slot = Math.Max(current, _firstLeasableSlot); slot <= last; slot++)
+        {
+            var leased = _leased.GetValueOrDefault(slot);
+            var left = BudgetOf(slot) - leased;
+            if (left <= 0)
+            {
+                continue;
+            }
+
+            var granted = Math.Min(Math.Max(wanted, 1), left);
+            _leased[slot] = leased + granted;
+            var start = StartOf(slot);
+            return new RateLease(granted, start > now ? start - now : TimeSpan.Zero, StartOf(slot + 1) - now);
+        }
+
+        var retryAt = StartOf(Math.Max(last + 1, _firstLeasableSlot));
+        return new RateLease(0, retryAt - now, retryAt - now);
+    }
+
+    /// <summary>How many permits slot <paramref name="slot"/> has in all: the period's limit spread over its slots.</summary>
+    public int BudgetOf(long slot)
+    {
+        long position = slot % _rule.Slots;
+        return (int)(((position + 1) * _rule.Limit / _rule.Slots) - (position * _rule.Limit / _rule.Slots));
+    }
+
+    public long SlotOf(DateTimeOffset time) => time.UtcTicks / _slotTicks;
+
+    public DateTimeOffset StartOf(long slot) => new(slot * _slotTicks, TimeSpan.Zero);
+
+    private void Forget(long current)
+    {
+        // Only the current slot and the lookahead are ever leased, so the dictionary stays a few entries long.
+        if (_leased.Count <= _lookaheadSlots + 1)
+        {
+            return;
+        }
+
+        foreach (var slot in _leased.Keys.Where(s => s < current).ToList())
+        {
+            _leased.Remove(slot);
+        }
+    }
+}
