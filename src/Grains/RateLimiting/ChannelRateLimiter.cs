@@ -130,12 +130,14 @@ public sealed class ChannelRateLimiter(IGrainFactory grains, IOptions<RateLimitO
                     continue;
                 }
 
-                var delay = waitUntil - Now;
-                if (delay > TimeSpan.Zero)
+                // Timers may fire a millisecond or two early against the wall clock, and a permit used before its
+                // slot opens counts in the previous slot (or second): wait until the clock has really reached it.
+                TimeSpan delay;
+                while ((delay = waitUntil - Now) > TimeSpan.Zero)
                 {
                     try
                     {
-                        await Task.Delay(delay, owner._timeProvider, cancellationToken);
+                        await Task.Delay(delay + TimeSpan.FromMilliseconds(1), owner._timeProvider, cancellationToken);
                     }
                     catch (OperationCanceledException)
                     {
@@ -157,18 +159,20 @@ public sealed class ChannelRateLimiter(IGrainFactory grains, IOptions<RateLimitO
         {
             try
             {
+                var asked = Now;
                 var lease = await owner._grains.GetGrain<IRateLimitGrain>(key).Lease(wanted);
                 lock (_gate)
                 {
-                    // Measured from the answer's arrival: the call's latency moves the window later, and the send guard
-                    // keeps that shift from reaching into the next slot.
+                    // The grain measured the window from a moment between asking and answering, unknown here: start it
+                    // from the answer and end it from the question, so a slow call narrows the window rather than
+                    // moving it into the next slot.
                     var now = Now;
                     if (lease.Granted > 0)
                     {
                         _generation++;
                         _remaining = lease.Granted;
                         _start = now + lease.StartsIn;
-                        _usableUntil = now + lease.EndsIn - owner._options.SendGuard;
+                        _usableUntil = asked + lease.EndsIn - owner._options.SendGuard;
                     }
                     else
                     {

@@ -6,8 +6,14 @@ namespace Stepcast.Grains.RateLimiting;
 /// </summary>
 /// <remarks>
 /// Slot <c>s</c> covers <c>[s·L, (s+1)·L)</c> in UTC ticks, and slot budgets are spread so each aligned period sums to
-/// exactly the limit (e.g. 2,000/s in ten slots of 200). A lease never spans two slots, so however leases are shared
-/// between silos, the permits that may be used in one aligned period never exceed the limit.
+/// exactly the limit (e.g. 2,000/s over nine slots of 100 ms). A lease never spans two slots, so however leases are
+/// shared between silos, the permits that may be used in one aligned period never exceed the limit.
+/// <para>
+/// The last slot of each period (<c>quietSlots</c>) has no permits. A request starts inside its slot but reaches
+/// LINE a little later; without the quiet slot, one started at the end of a second would be counted in the next
+/// second, on top of that second's full budget. With it, a request may take a whole slot to arrive and still be
+/// counted in the second it was meant for. The rate is unchanged; only its spread inside the period is.
+/// </para>
 /// </remarks>
 public sealed class PermitSchedule
 {
@@ -16,15 +22,17 @@ public sealed class PermitSchedule
     private readonly long _slotTicks;
     private readonly Dictionary<long, int> _leased = [];
     private readonly long _firstLeasableSlot;
+    private readonly int _activeSlots;
 
     /// <summary>
     /// A schedule that knows nothing about earlier leases. An earlier activation (before a crash or a move) may have
     /// leased the current slot and up to <paramref name="lookaheadSlots"/> more, so this one starts after them.
     /// </summary>
-    public PermitSchedule(RateLimitRule rule, int lookaheadSlots, DateTimeOffset createdAt)
+    public PermitSchedule(RateLimitRule rule, int lookaheadSlots, DateTimeOffset createdAt, int quietSlots = 1)
     {
         ArgumentNullException.ThrowIfNull(rule);
         _rule = rule;
+        _activeSlots = Math.Clamp(rule.Slots - quietSlots, 1, rule.Slots);
         _lookaheadSlots = Math.Max(0, lookaheadSlots);
         _slotTicks = rule.SlotLength.Ticks;
         _firstLeasableSlot = SlotOf(createdAt) + _lookaheadSlots + 1;
@@ -58,11 +66,13 @@ public sealed class PermitSchedule
         return new RateLease(0, retryAt - now, retryAt - now);
     }
 
-    /// <summary>How many permits slot <paramref name="slot"/> has in all: the period's limit spread over its slots.</summary>
+    /// <summary>How many permits slot <paramref name="slot"/> has in all: the period's limit spread over its active slots.</summary>
     public int BudgetOf(long slot)
     {
         long position = slot % _rule.Slots;
-        return (int)(((position + 1) * _rule.Limit / _rule.Slots) - (position * _rule.Limit / _rule.Slots));
+        return position >= _activeSlots
+            ? 0
+            : (int)(((position + 1) * _rule.Limit / _activeSlots) - (position * _rule.Limit / _activeSlots));
     }
 
     public long SlotOf(DateTimeOffset time) => time.UtcTicks / _slotTicks;

@@ -16,7 +16,7 @@ public sealed class RateLimitGrain(IOptions<RateLimitOptions> options, TimeProvi
         var api = RateLimitKey.ApiOf(this.GetPrimaryKeyString());
         var rule = options.Value.RuleFor(api);
         rule.Validate(api);
-        _schedule = new PermitSchedule(rule, options.Value.LookaheadSlots, timeProvider.GetUtcNow());
+        _schedule = new PermitSchedule(rule, options.Value.LookaheadSlots, timeProvider.GetUtcNow(), options.Value.QuietSlots);
         return Task.CompletedTask;
     }
 

@@ -24,6 +24,12 @@ public sealed class RateLimitOptions
     /// </summary>
     public int LookaheadSlots { get; set; } = 2;
 
+    /// <summary>
+    /// Slots at the end of each period that hand out no permits, so requests started late in a period still reach
+    /// LINE inside it (see <see cref="PermitSchedule"/>). 0 spreads permits over the whole period.
+    /// </summary>
+    public int QuietSlots { get; set; } = 1;
+
     /// <summary>The most permits a silo asks for in one lease.</summary>
     public int MaxLeaseSize { get; set; } = 500;
 
@@ -48,7 +54,7 @@ public sealed class RateLimitOptions
 /// <summary>
 /// At most <see cref="Limit"/> requests per <see cref="Period"/>, handed out in <see cref="Slots"/> equal time slots
 /// aligned to the clock (a one-second period's slots start on whole seconds), so every aligned period — the window
-/// LINE counts in — gets exactly <see cref="Limit"/> permits however the slots are shared between silos.
+/// LINE counts in — gets at most <see cref="Limit"/> permits however the slots are shared between silos.
 /// </summary>
 public sealed class RateLimitRule
 {
