@@ -6,7 +6,7 @@ namespace Stepcast.Grains.RateLimiting;
 /// <summary>
 /// A silo's share of every channel's LINE rate limits. Permits come from the channel's <see cref="IRateLimitGrain"/>
 /// in leases sized to recent demand, so a request usually costs a lock and a clock read here, not a grain call.
-/// Leased permits that go unused lapse with their slot; nothing is handed back, so the cluster-wide sum stays
+/// Leased permits that go unused lapse with their period; nothing is handed back, so the cluster-wide sum stays
 /// within the limit whatever a silo does.
 /// </summary>
 public sealed class ChannelRateLimiter(IGrainFactory grains, IOptions<RateLimitOptions> options, TimeProvider timeProvider)

@@ -6,8 +6,9 @@ namespace Stepcast.Grains.RateLimiting;
 /// </summary>
 /// <remarks>
 /// Slot <c>s</c> covers <c>[s·L, (s+1)·L)</c> in UTC ticks, and slot budgets are spread so each aligned period sums to
-/// exactly the limit (e.g. 2,000/s over nine slots of 100 ms). A lease never spans two slots, so however leases are
-/// shared between silos, the permits that may be used in one aligned period never exceed the limit.
+/// exactly the limit (e.g. 2,000/s over nine slots of 100 ms). A lease never spans two periods, so however leases are
+/// shared between silos, the permits leased in one aligned period never exceed the limit, and each is usable only
+/// from its slot's start to the end of that period's active part.
 /// <para>
 /// The last slot of each period (<c>quietSlots</c>) has no permits. A request starts inside its slot but reaches
 /// LINE a little later; without the quiet slot, one started at the end of a second would be counted in the next
@@ -59,7 +60,7 @@ public sealed class PermitSchedule
             var granted = Math.Min(Math.Max(wanted, 1), left);
             _leased[slot] = leased + granted;
             var start = StartOf(slot);
-            return new RateLease(granted, start > now ? start - now : TimeSpan.Zero, StartOf(slot + 1) - now);
+            return new RateLease(granted, start > now ? start - now : TimeSpan.Zero, ActiveEndOf(slot) - now);
         }
 
         var retryAt = StartOf(Math.Max(last + 1, _firstLeasableSlot));
@@ -74,6 +75,13 @@ public sealed class PermitSchedule
             ? 0
             : (int)(((position + 1) * _rule.Limit / _activeSlots) - (position * _rule.Limit / _activeSlots));
     }
+
+    /// <summary>
+    /// Where the active part of the slot's period ends. A permit may be used up to there, not just to its slot's
+    /// end: the limit holds per period, and every permit of the period is still used inside it, so a silo need not
+    /// drop the permits its slot did not need.
+    /// </summary>
+    public DateTimeOffset ActiveEndOf(long slot) => StartOf(slot - (slot % _rule.Slots) + _activeSlots);
 
     public long SlotOf(DateTimeOffset time) => time.UtcTicks / _slotTicks;
 

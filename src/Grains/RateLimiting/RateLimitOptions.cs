@@ -12,10 +12,11 @@ public sealed class RateLimitOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>
-    /// A permit must be used this long before its slot ends, so the request reaches LINE inside the slot LINE counts it
-    /// in despite the lease's grain-call latency and the HTTP latency. Permits not used by then are dropped.
+    /// A permit must be used this long before the active part of its period ends (see <see cref="QuietSlots"/>), as
+    /// extra margin for the HTTP latency. Zero by default: the quiet slot already gives a request a slot's length to
+    /// reach LINE. Permits not used by then are dropped.
     /// </summary>
-    public TimeSpan SendGuard { get; set; } = TimeSpan.FromMilliseconds(20);
+    public TimeSpan SendGuard { get; set; } = TimeSpan.Zero;
 
     /// <summary>
     /// How many slots past the current one the grain may lease. Ahead leases let a busy silo line up the next slot

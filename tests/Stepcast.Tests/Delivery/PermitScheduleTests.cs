@@ -31,6 +31,7 @@ public sealed class PermitScheduleTests
                 Assert.Equal(from.ToUnixTimeSeconds(), (until - TimeSpan.FromTicks(1)).ToUnixTimeSeconds());
                 // Nothing may start in the quiet last slot of a second.
                 Assert.True(from.UtcTicks % TimeSpan.TicksPerSecond < 9 * TimeSpan.TicksPerSecond / 10, $"lease from {from:O}");
+                Assert.Equal(9 * TimeSpan.TicksPerSecond / 10, until.UtcTicks % TimeSpan.TicksPerSecond);
                 usablePerSecond[from.ToUnixTimeSeconds()] = usablePerSecond.GetValueOrDefault(from.ToUnixTimeSeconds()) + lease.Granted;
                 granted += lease.Granted;
             }
@@ -69,7 +70,8 @@ public sealed class PermitScheduleTests
         var next = schedule.Lease(100, clock.GetUtcNow());
         Assert.Equal(schedule.BudgetOf(schedule.SlotOf(clock.GetUtcNow())), next.Granted);
         Assert.Equal(TimeSpan.Zero, next.StartsIn);
-        Assert.Equal(TimeSpan.FromMilliseconds(100), next.EndsIn);
+        // Usable to the start of the quiet last slot (900 ms), not just to its own slot's end.
+        Assert.Equal(TimeSpan.FromMilliseconds(400), next.EndsIn);
     }
 
     [Fact]
