@@ -12,7 +12,8 @@ internal sealed class FakeLineApi(
     FakeLineOptions options,
     FakeLineDeliveryStore deliveries,
     FakeLineFaultInjector faults,
-    FakeLineChannels channels)
+    FakeLineChannels channels,
+    FakeLineStats stats)
 {
     public const string MonthlyLimitMessage = "You have reached your monthly limit.";
 
@@ -55,6 +56,7 @@ internal sealed class FakeLineApi(
             return;
         }
 
+        stats.CountRequest(token, endpoint);
         if (await InjectAsync(context, endpoint, afterRecording: false))
         {
             return;
@@ -62,6 +64,7 @@ internal sealed class FakeLineApi(
 
         if (!channels.TryAcquireRate(token, endpoint))
         {
+            stats.CountRateLimited(token, endpoint);
             context.Response.Headers.RetryAfter = "1";
             await ErrorAsync(context, 429, "Too Many Requests");
             return;
@@ -127,6 +130,7 @@ internal sealed class FakeLineApi(
                     _retryKeys.TryRemove((token, retryKey!), out _);
                 }
 
+                stats.CountQuotaExceeded(token, endpoint);
                 await ErrorAsync(context, 429, MonthlyLimitMessage);
                 return;
             }
@@ -169,6 +173,7 @@ internal sealed class FakeLineApi(
             return;
         }
 
+        stats.CountRequest(token, endpoint);
         if (await InjectAsync(context, endpoint, afterRecording: false))
         {
             return;
@@ -176,6 +181,7 @@ internal sealed class FakeLineApi(
 
         if (!channels.TryAcquireRate(token, endpoint))
         {
+            stats.CountRateLimited(token, endpoint);
             context.Response.Headers.RetryAfter = "1";
             await ErrorAsync(context, 429, "Too Many Requests");
             return;

@@ -21,8 +21,9 @@ public sealed class FakeLineServer : IAsyncDisposable
     private readonly FakeLineChannels _channels;
 
     private FakeLineServer(WebApplication app, FakeLineOptions options, FakeLineApi api, FakeLineChannels channels,
-        FakeLineDeliveryStore deliveries, FakeLineFaultInjector faults, string baseUrl)
+        FakeLineDeliveryStore deliveries, FakeLineFaultInjector faults, FakeLineStats stats, string baseUrl)
     {
+        Stats = stats;
         _app = app;
         _api = api;
         _channels = channels;
@@ -39,6 +40,9 @@ public sealed class FakeLineServer : IAsyncDisposable
 
     /// <summary>Every accepted send.</summary>
     public FakeLineDeliveryStore Deliveries { get; }
+
+    /// <summary>Requests and 429s per channel and endpoint.</summary>
+    public FakeLineStats Stats { get; }
 
     /// <summary>Faults to inject into coming requests.</summary>
     public FakeLineFaultInjector Faults { get; }
@@ -72,7 +76,8 @@ public sealed class FakeLineServer : IAsyncDisposable
         var deliveries = new FakeLineDeliveryStore();
         var faults = new FakeLineFaultInjector();
         var channels = new FakeLineChannels(options);
-        var api = new FakeLineApi(options, deliveries, faults, channels);
+        var stats = new FakeLineStats();
+        var api = new FakeLineApi(options, deliveries, faults, channels, stats);
 
         var app = builder.Build();
         api.Map(app);
@@ -82,7 +87,7 @@ public sealed class FakeLineServer : IAsyncDisposable
 
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        server = new FakeLineServer(app, options, api, channels, deliveries, faults, address.TrimEnd('/'));
+        server = new FakeLineServer(app, options, api, channels, deliveries, faults, stats, address.TrimEnd('/'));
         return server;
     }
 
@@ -97,6 +102,7 @@ public sealed class FakeLineServer : IAsyncDisposable
     {
         Deliveries.Clear();
         Faults.Clear();
+        Stats.Clear();
         _channels.Reset();
         _api.Reset();
     }

@@ -3,6 +3,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Stepcast.Grains.Channels;
 using Stepcast.Grains.Delivery;
+using Stepcast.Grains.Line;
+using Stepcast.Grains.RateLimiting;
 
 namespace Stepcast.Grains.Hosting;
 
@@ -10,16 +12,31 @@ public static class EngineServiceCollectionExtensions
 {
     /// <summary>
     /// The services friend and scenario grains need, whatever the topology. Registrations already made
-    /// (a test's fake clock, the LINE delivery) are kept.
+    /// (a test's fake clock, a delivery of its own) are kept.
     /// </summary>
+    /// <remarks>
+    /// Delivery routes per channel (<see cref="ChannelRoutingDelivery"/>): channels with an access token push to LINE
+    /// (<c>Line:ApiBaseUrl</c>, retries under <c>Stepcast:Delivery</c>, cluster-wide rate limits under
+    /// <c>Stepcast:RateLimits</c>), the others record into the sandbox.
+    /// </remarks>
     public static IServiceCollection AddStepcastEngine(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<EngineOptions>().Bind(configuration.GetSection(EngineOptions.SectionName));
+        services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection(DeliveryOptions.SectionName));
+        services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.SectionName));
+        services.AddOptions<LineClientOptions>().Bind(configuration.GetSection(LineClientOptions.SectionName));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ScenarioCatalog>();
         services.TryAddSingleton<ChannelSettingsCache>();
         services.TryAddSingleton<SandboxDeliveryRecorder>();
-        services.TryAddSingleton<IMessageDelivery>(sp => sp.GetRequiredService<SandboxDeliveryRecorder>());
+        services.TryAddSingleton<ChannelRateLimiter>();
+        if (!services.Any(d => d.ServiceType == typeof(ILineMessagingClient)))
+        {
+            services.AddLineMessagingClient();
+        }
+
+        services.TryAddSingleton<LineMessageDelivery>();
+        services.TryAddSingleton<IMessageDelivery, ChannelRoutingDelivery>();
         return services;
     }
 }

@@ -1,0 +1,3 @@
+using Stepcast.LoadHarness;
+
+return await PushBenchmark.RunFromArgsAsync(args);

@@ -1,0 +1,163 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Hosting;
+using Orleans.TestingHost;
+using Stepcast.FakeLine;
+using Stepcast.Grains;
+using Stepcast.Grains.Channels;
+using Stepcast.Grains.Friends;
+using Stepcast.Grains.Scenarios;
+using Stepcast.Silo;
+
+namespace Stepcast.Tests.Delivery;
+
+/// <summary>
+/// A two-silo in-process cluster that delivers through <c>LineMessageDelivery</c> to an in-process
+/// <see cref="FakeLineServer"/>, on real time: the waits involved are tenths of a second (scenario waits are
+/// compressed 600-fold, so a one-minute wait lasts 100 ms). Each test registers its own channel with its own token.
+/// </summary>
+public abstract class LineDeliveryCluster : IAsyncLifetime
+{
+    private InProcessTestCluster _cluster = null!;
+
+    public FakeLineServer Line { get; private set; } = null!;
+    public IGrainFactory Grains => _cluster.Client;
+
+    /// <summary>The fake's per-second limit per channel and endpoint; null for none.</summary>
+    protected virtual int? FakeRateLimitPerSecond => null;
+
+    /// <summary>Settings on top of the common ones (e.g. a lower push limit).</summary>
+    protected virtual IEnumerable<KeyValuePair<string, string?>> Settings => [];
+
+    public async Task InitializeAsync()
+    {
+        Line = await FakeLineServer.StartAsync(new FakeLineOptions { RateLimitPerSecond = FakeRateLimitPerSecond });
+        var settings = new Dictionary<string, string?>
+        {
+            ["Stepcast:Engine:CatalogCacheDuration"] = "00:00:00",
+            ["Stepcast:Engine:WaitCompression"] = "600",
+            ["Stepcast:Engine:SendRetryDelay"] = "00:00:00.300",
+            ["Stepcast:Engine:ReminderRetryPeriod"] = "00:00:02",
+            ["Stepcast:Delivery:BaseBackoff"] = "00:00:00.050",
+            ["Stepcast:Delivery:MaxBackoff"] = "00:00:00.200",
+            ["Stepcast:Delivery:RetryBudget"] = "00:00:01",
+            ["Line:ApiBaseUrl"] = Line.BaseUrl,
+            ["Line:DataApiBaseUrl"] = Line.BaseUrl,
+            ["Line:Timeout"] = "00:00:00.500",
+        };
+        foreach (var (key, value) in Settings)
+        {
+            settings[key] = value;
+        }
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        var builder = new InProcessTestClusterBuilder(2);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddMemoryGrainStorageAsDefault();
+            silo.AddMemoryGrainStorage(StorageNames.Friends);
+            silo.UseInMemoryReminderService();
+            silo.AddStepcastEngineServices(configuration);
+            silo.Configure<ReminderOptions>(options => options.RefreshReminderListPeriod = TimeSpan.FromSeconds(1));
+        });
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _cluster.DisposeAsync();
+        await Line.DisposeAsync();
+    }
+
+    /// <summary>Registers a channel with an access token, which routes its deliveries to (fake) LINE.</summary>
+    public async Task<string> RegisterLineChannelAsync(string channelId)
+    {
+        var token = "token-" + channelId;
+        await Grains.GetGrain<IChannelGrain>(channelId).Configure(new ChannelSettings
+        {
+            ChannelId = channelId,
+            ChannelSecret = "secret-" + channelId,
+            AccessToken = token,
+        });
+        return token;
+    }
+
+    public async Task PublishAsync(ScenarioDefinition scenario)
+    {
+        var grain = Grains.GetGrain<IScenarioGrain>(ScenarioKey.Format(scenario.ChannelId, scenario.Id));
+        Assert.Empty(await grain.SaveDraft(scenario));
+        Assert.True((await grain.Publish()).Published);
+    }
+
+    public IFriendGrain Friend(string channelId, string lineUserId) => Grains.GetFriend(channelId, lineUserId);
+
+    /// <summary>The pushes the fake accepted for one channel.</summary>
+    public IReadOnlyList<FakeLineDelivery> PushesFor(string token) =>
+        [.. Line.Deliveries.Snapshot().Where(d => d.ChannelAccessToken == token && d.Endpoint == "push")];
+
+    /// <summary>
+    /// Waits (real time, bounded) until <paramref name="done"/> holds for every friend's snapshot. Friends still busy
+    /// are nudged with <c>RunDueSteps</c> now and then — the same call a reminder tick makes — so the test does not
+    /// depend on when the in-memory reminder service fires.
+    /// </summary>
+    public async Task<IReadOnlyList<FriendSnapshot>> DriveUntilAsync(
+        string channelId, IReadOnlyList<string> lineUserIds, Func<FriendSnapshot, bool> done, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var round = 0;
+        while (true)
+        {
+            var snapshots = await Task.WhenAll(lineUserIds.Select(id => Friend(channelId, id).GetSnapshot()));
+            var pending = snapshots.Where(s => !done(s)).ToList();
+            if (pending.Count == 0 || DateTime.UtcNow > deadline)
+            {
+                return snapshots;
+            }
+
+            if (++round % 10 == 0)
+            {
+                // Fire and forget: a friend busy delivering would hold the loop up until it is done.
+                foreach (var snapshot in pending)
+                {
+                    Friend(channelId, snapshot.LineUserId).RunDueSteps().Ignore();
+                }
+            }
+
+            await Task.Delay(200);
+        }
+    }
+}
+
+/// <summary>LINE's default limits; faults are injected per test.</summary>
+public sealed class FaultyLineCluster : LineDeliveryCluster;
+
+[CollectionDefinition(Name)]
+public sealed class FaultyLineCollection : ICollectionFixture<FaultyLineCluster>
+{
+    public const string Name = "LINE delivery with faults";
+}
+
+/// <summary>Push limited to 50 requests a second, by the fake LINE and by the engine's limiter alike.</summary>
+public sealed class RateLimitedLineCluster : LineDeliveryCluster
+{
+    public const int PushPerSecond = 50;
+
+    protected override int? FakeRateLimitPerSecond => PushPerSecond;
+
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+    [
+        new("Stepcast:RateLimits:Push:Limit", PushPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        // Friends queue for permits longer than the default while hundreds of pushes share 50 a second.
+        new("Stepcast:Delivery:MaxPermitWait", "00:00:10"),
+        // Other test clusters share this machine's two cores, so a push can take well over 100 ms to reach the fake:
+        // keeping the last 200 ms of each second quiet lets it still arrive in the second its permit was for.
+        new("Stepcast:RateLimits:QuietSlots", "2"),
+    ];
+}
+
+[CollectionDefinition(Name)]
+public sealed class RateLimitedLineCollection : ICollectionFixture<RateLimitedLineCluster>
+{
+    public const string Name = "LINE delivery under a rate limit";
+}
