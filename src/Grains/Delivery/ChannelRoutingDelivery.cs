@@ -9,7 +9,7 @@ namespace Stepcast.Grains.Delivery;
 /// within the settings cache's time to live, without a restart.
 /// </summary>
 public sealed class ChannelRoutingDelivery(ChannelSettingsCache channels, SandboxDeliveryRecorder sandbox, IServiceProvider services)
-    : IMessageDelivery
+    : IMessageDelivery, IMulticastDelivery
 {
     // Resolved on the first LINE channel, so a sandbox-only host never builds an HTTP client it does not use.
     private readonly Lazy<LineMessageDelivery> _line = new(services.GetRequiredService<LineMessageDelivery>);
@@ -21,5 +21,14 @@ public sealed class ChannelRoutingDelivery(ChannelSettingsCache channels, Sandbo
         return string.IsNullOrEmpty(settings?.AccessToken)
             ? await sandbox.DeliverAsync(request, cancellationToken)
             : await _line.Value.DeliverAsync(request, settings.AccessToken, cancellationToken);
+    }
+
+    public async ValueTask<DeliveryOutcome> MulticastAsync(MulticastRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var settings = await channels.GetAsync(request.ChannelId);
+        return string.IsNullOrEmpty(settings?.AccessToken)
+            ? await sandbox.MulticastAsync(request, cancellationToken)
+            : await _line.Value.MulticastAsync(request, settings.AccessToken, cancellationToken);
     }
 }

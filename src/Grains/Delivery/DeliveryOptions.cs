@@ -25,4 +25,13 @@ public sealed class DeliveryOptions
 
     /// <summary>How long a push may wait for a rate-limit permit before the call gives up with RetryLater.</summary>
     public TimeSpan MaxPermitWait { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long a silo gathers friends due for the same non-personalised send step into one multicast (up to 500
+    /// recipients). Zero sends every step as a push.
+    /// </summary>
+    public TimeSpan MulticastWindow { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How long a multicast batch waits for all its members to confirm before it goes to those that did.</summary>
+    public TimeSpan MulticastConfirmTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -40,4 +40,22 @@ public enum DeliveryStatus
     RetryLater,
     /// <summary>The channel's monthly message budget is spent: the step waits for budget to return.</summary>
     QuotaExhausted,
+    /// <summary>The friend is not among the multicast batch's recipients (it confirmed too late): send it alone.</summary>
+    NotInBatch,
+}
+
+/// <summary>
+/// One multicast: the same messages to up to 500 friends, with one retry key for the whole request. The recipient
+/// list is fixed (persisted by the batch grain) before the first attempt, so a retry repeats exactly the same request.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record MulticastRequest
+{
+    [Id(0)] public required string ChannelId { get; init; }
+    [Id(1)] public required ImmutableArray<string> LineUserIds { get; init; }
+    [Id(2)] public required Guid RetryKey { get; init; }
+    [Id(3)] public required ImmutableArray<LineMessage> Messages { get; init; }
+    [Id(4)] public required string ScenarioId { get; init; }
+    [Id(5)] public int ScenarioVersion { get; init; }
+    [Id(6)] public required string StepId { get; init; }
 }

@@ -9,3 +9,9 @@ public interface IMessageDelivery
 {
     ValueTask<DeliveryOutcome> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken);
 }
+
+/// <summary>Multicasts for coalesced sends; same rules as <see cref="IMessageDelivery"/>: outcomes, never exceptions.</summary>
+public interface IMulticastDelivery
+{
+    ValueTask<DeliveryOutcome> MulticastAsync(MulticastRequest request, CancellationToken cancellationToken);
+}

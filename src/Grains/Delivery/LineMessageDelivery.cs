@@ -37,19 +37,36 @@ public sealed partial class LineMessageDelivery(
     }
 
     /// <summary>Delivers with a token the caller already looked up (the routing delivery does).</summary>
-    internal async ValueTask<DeliveryOutcome> DeliverAsync(DeliveryRequest request, string accessToken, CancellationToken cancellationToken)
+    internal ValueTask<DeliveryOutcome> DeliverAsync(DeliveryRequest request, string accessToken, CancellationToken cancellationToken)
     {
         var push = new LinePushRequest(request.LineUserId, request.Messages);
+        return SendWithRetriesAsync(
+            request.ChannelId, request.StepId, LineApis.Push,
+            ct => line.PushAsync(accessToken, push, request.RetryKey, ct), cancellationToken);
+    }
+
+    /// <summary>One multicast to a fixed recipient list, retried like a push with the batch's retry key.</summary>
+    internal ValueTask<DeliveryOutcome> MulticastAsync(MulticastRequest request, string accessToken, CancellationToken cancellationToken)
+    {
+        var multicast = new LineMulticastRequest(request.LineUserIds, request.Messages);
+        return SendWithRetriesAsync(
+            request.ChannelId, request.StepId, LineApis.Multicast,
+            ct => line.MulticastAsync(accessToken, multicast, request.RetryKey, ct), cancellationToken);
+    }
+
+    private async ValueTask<DeliveryOutcome> SendWithRetriesAsync(
+        string channelId, string stepId, string api, Func<CancellationToken, Task<LineSendResult>> send, CancellationToken cancellationToken)
+    {
         var started = timeProvider.GetTimestamp();
         LineSendResult? last = null;
         for (var attempt = 1; attempt <= _options.MaxAttempts; attempt++)
         {
-            if (!await rateLimiter.AcquireAsync(request.ChannelId, LineApis.Push, _options.MaxPermitWait, cancellationToken))
+            if (!await rateLimiter.AcquireAsync(channelId, api, _options.MaxPermitWait, cancellationToken))
             {
-                return new DeliveryOutcome(DeliveryStatus.RetryLater, $"no push permit within {_options.MaxPermitWait.TotalSeconds:0.#} s (channel rate limit)");
+                return new DeliveryOutcome(DeliveryStatus.RetryLater, $"no {api} permit within {_options.MaxPermitWait.TotalSeconds:0.#} s (channel rate limit)");
             }
 
-            last = await line.PushAsync(accessToken, push, request.RetryKey, cancellationToken);
+            last = await send(cancellationToken);
             switch (last.Kind)
             {
                 case LineResultKind.Accepted:
@@ -74,7 +91,7 @@ public sealed partial class LineMessageDelivery(
                 break;
             }
 
-            LogRetrying(logger, request.ChannelId, request.StepId, last.Kind, attempt, backoff.TotalMilliseconds);
+            LogRetrying(logger, channelId, stepId, last.Kind, attempt, backoff.TotalMilliseconds);
             await Task.Delay(backoff, timeProvider, cancellationToken);
         }
 
@@ -111,6 +128,6 @@ public sealed partial class LineMessageDelivery(
         return text.ToString();
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Push of step {StepId} on channel {ChannelId} answered {Kind} on attempt {Attempt}; retrying in {BackoffMs} ms")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Send of step {StepId} on channel {ChannelId} answered {Kind} on attempt {Attempt}; retrying in {BackoffMs} ms")]
     private static partial void LogRetrying(ILogger logger, string channelId, string stepId, LineResultKind kind, int attempt, double backoffMs);
 }

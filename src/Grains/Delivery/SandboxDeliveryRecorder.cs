@@ -21,9 +21,10 @@ public sealed record RecordedDelivery(
 /// HTTP in the sandbox) and honours retry keys like LINE does, so a repeated key is not recorded twice.
 /// Transient failures can be injected to exercise the retry path.
 /// </summary>
-public sealed class SandboxDeliveryRecorder(TimeProvider timeProvider) : IMessageDelivery
+public sealed class SandboxDeliveryRecorder(TimeProvider timeProvider) : IMessageDelivery, IMulticastDelivery
 {
     private readonly ConcurrentDictionary<Guid, RecordedDelivery> _byRetryKey = new();
+    private readonly ConcurrentDictionary<Guid, bool> _multicastKeys = new();
     private readonly ConcurrentQueue<RecordedDelivery> _inOrder = new();
     private int _failuresToInject;
 
@@ -43,6 +44,30 @@ public sealed class SandboxDeliveryRecorder(TimeProvider timeProvider) : IMessag
         }
 
         _inOrder.Enqueue(recorded);
+        return ValueTask.FromResult(DeliveryOutcome.Delivered);
+    }
+
+    /// <summary>A multicast is recorded as one delivery per recipient, all with the batch's retry key.</summary>
+    public ValueTask<DeliveryOutcome> MulticastAsync(MulticastRequest request, CancellationToken cancellationToken)
+    {
+        if (TryConsumeInjectedFailure())
+        {
+            return ValueTask.FromResult(new DeliveryOutcome(DeliveryStatus.RetryLater, "injected sandbox failure"));
+        }
+
+        if (!_multicastKeys.TryAdd(request.RetryKey, true))
+        {
+            return ValueTask.FromResult(DeliveryOutcome.AlreadyDelivered);
+        }
+
+        var sentAt = timeProvider.GetUtcNow();
+        foreach (var lineUserId in request.LineUserIds)
+        {
+            _inOrder.Enqueue(new RecordedDelivery(
+                request.ChannelId, lineUserId, request.RetryKey, request.Messages, request.ScenarioId,
+                request.ScenarioVersion, request.StepId, IsTest: false, sentAt));
+        }
+
         return ValueTask.FromResult(DeliveryOutcome.Delivered);
     }
 
@@ -74,6 +99,7 @@ public sealed class SandboxDeliveryRecorder(TimeProvider timeProvider) : IMessag
     public void Clear()
     {
         _byRetryKey.Clear();
+        _multicastKeys.Clear();
         _inOrder.Clear();
     }
 }

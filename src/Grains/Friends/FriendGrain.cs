@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Stepcast.Grains.Channels;
 using Stepcast.Grains.Delivery;
+using Stepcast.Grains.Delivery.Multicast;
 using Stepcast.Grains.Scenarios;
 
 namespace Stepcast.Grains.Friends;
@@ -22,6 +23,7 @@ public sealed class FriendGrain(
     [PersistentState("friend", StorageNames.Friends)] IPersistentState<FriendState> state,
     ScenarioCatalog catalog,
     IMessageDelivery delivery,
+    MulticastCoalescer coalescer,
     TimeProvider timeProvider,
     IOptions<EngineOptions> engineOptions,
     ILogger<FriendGrain> logger) : Grain, IFriendGrain, IRemindable
@@ -308,7 +310,7 @@ public sealed class FriendGrain(
         DeliveryOutcome outcome;
         try
         {
-            outcome = await delivery.DeliverAsync(request, CancellationToken.None);
+            outcome = await DeliverCoalescedAsync(run, send) ?? await delivery.DeliverAsync(request, CancellationToken.None);
         }
         catch (Exception exception)
         {
@@ -333,6 +335,51 @@ public sealed class FriendGrain(
                 _interpreter.Record(run, HistoryKind.RetryScheduled, send.Id, $"{outcome.Status}: {outcome.Detail}", request.RetryKey, now);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Sends a non-personalised step as part of a multicast with the other friends due for it at the same moment.
+    /// Null means "push it alone": coalescing is off, the content is personal, the friend was alone in its window,
+    /// or the batch was sealed without it. The batch id is persisted before the friend confirms to the batch, so
+    /// after a crash the friend goes back to the same batch, whose retry key makes the repeat harmless.
+    /// </summary>
+    private async Task<DeliveryOutcome?> DeliverCoalescedAsync(Enrollment run, SendStep send)
+    {
+        if (run.PendingBatchId is null)
+        {
+            if (!coalescer.Enabled || send.Messages.Any(MessagePersonalizer.IsPersonalized))
+            {
+                return null;
+            }
+
+            Guid? batchId;
+            try
+            {
+                batchId = await coalescer.EnlistAsync(_key.ChannelId, _key.LineUserId, run.ScenarioId, run.Version, send.Id, send.Messages);
+            }
+            catch (Exception exception)
+            {
+                logger.LogWarning(exception, "Could not form a multicast batch for step {StepId} of {ScenarioId}; pushing", send.Id, run.ScenarioId);
+                return null;
+            }
+
+            if (batchId is null)
+            {
+                return null;
+            }
+
+            run.PendingBatchId = batchId;
+            await PersistAsync();
+        }
+
+        var outcome = await GrainFactory.GetGrain<IMulticastBatchGrain>(run.PendingBatchId.Value).Deliver(_key.LineUserId);
+        if (outcome.Status == DeliveryStatus.NotInBatch)
+        {
+            run.PendingBatchId = null;
+            return null;
+        }
+
+        return outcome with { Detail = outcome.Detail is null ? $"multicast batch {run.PendingBatchId}" : $"multicast batch {run.PendingBatchId}: {outcome.Detail}" };
     }
 
     private async Task<ImmutableArray<string>> EnterTriggeredAsync(Func<ScenarioTrigger, bool> matches, DateTimeOffset at, string source)

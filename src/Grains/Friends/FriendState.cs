@@ -57,6 +57,8 @@ public sealed class Enrollment
     /// <summary>The friend blocked while this run was in progress; kept for the resume policy.</summary>
     [Id(9)] public bool Suspended { get; set; }
     [Id(10)] public string Source { get; set; } = "";
+    /// <summary>The multicast batch this run's send joined, persisted before the friend confirms to the batch.</summary>
+    [Id(11)] public Guid? PendingBatchId { get; set; }
 }
 
 [GenerateSerializer]

@@ -128,6 +128,7 @@ public sealed class ScenarioInterpreter(FriendState friend, string friendKey, En
         var send = StepOf(scenario, run.StepId!)!;
         run.PendingRetryKey = null;
         run.PendingSince = null;
+        run.PendingBatchId = null;
         run.StepId = NextAfter(scenario, send);
     }
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Stepcast.Grains.Channels;
 using Stepcast.Grains.Delivery;
+using Stepcast.Grains.Delivery.Multicast;
 using Stepcast.Grains.Line;
 using Stepcast.Grains.RateLimiting;
 
@@ -36,7 +37,10 @@ public static class EngineServiceCollectionExtensions
         }
 
         services.TryAddSingleton<LineMessageDelivery>();
-        services.TryAddSingleton<IMessageDelivery, ChannelRoutingDelivery>();
+        services.TryAddSingleton<ChannelRoutingDelivery>();
+        services.TryAddSingleton<IMessageDelivery>(sp => sp.GetRequiredService<ChannelRoutingDelivery>());
+        services.TryAddSingleton<IMulticastDelivery>(sp => sp.GetRequiredService<ChannelRoutingDelivery>());
+        services.TryAddSingleton<MulticastCoalescer>();
         return services;
     }
 }

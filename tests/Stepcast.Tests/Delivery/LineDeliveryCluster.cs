@@ -43,7 +43,10 @@ public abstract class LineDeliveryCluster : IAsyncLifetime
             ["Stepcast:Delivery:RetryBudget"] = "00:00:01",
             ["Line:ApiBaseUrl"] = Line.BaseUrl,
             ["Line:DataApiBaseUrl"] = Line.BaseUrl,
-            ["Line:Timeout"] = "00:00:00.500",
+            // Well under the 3 s hang faults, well over a loopback request on a busy 2-core machine.
+            ["Line:Timeout"] = "00:00:02",
+            // These clusters test the push path; the coalescing cluster turns multicast batching back on.
+            ["Stepcast:Delivery:MulticastWindow"] = "00:00:00",
         };
         foreach (var (key, value) in Settings)
         {
@@ -91,6 +94,10 @@ public abstract class LineDeliveryCluster : IAsyncLifetime
     }
 
     public IFriendGrain Friend(string channelId, string lineUserId) => Grains.GetFriend(channelId, lineUserId);
+
+    /// <summary>Every send (push or multicast) the fake accepted for one channel.</summary>
+    public IReadOnlyList<FakeLineDelivery> SendsFor(string token) =>
+        [.. Line.Deliveries.Snapshot().Where(d => d.ChannelAccessToken == token && d.Endpoint is "push" or "multicast")];
 
     /// <summary>The pushes the fake accepted for one channel.</summary>
     public IReadOnlyList<FakeLineDelivery> PushesFor(string token) =>
@@ -160,4 +167,20 @@ public sealed class RateLimitedLineCluster : LineDeliveryCluster
 public sealed class RateLimitedLineCollection : ICollectionFixture<RateLimitedLineCluster>
 {
     public const string Name = "LINE delivery under a rate limit";
+}
+
+/// <summary>Multicast coalescing on: friends due for the same plain step within 300 ms share one multicast.</summary>
+public sealed class CoalescingLineCluster : LineDeliveryCluster
+{
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+    [
+        new("Stepcast:Delivery:MulticastWindow", "00:00:00.300"),
+        new("Stepcast:Delivery:MulticastConfirmTimeout", "00:00:05"),
+    ];
+}
+
+[CollectionDefinition(Name)]
+public sealed class CoalescingLineCollection : ICollectionFixture<CoalescingLineCluster>
+{
+    public const string Name = "LINE delivery with multicast coalescing";
 }

@@ -41,6 +41,8 @@ public sealed class EngineCluster : IAsyncLifetime
             .AddInMemoryCollection(new Dictionary<string, string?>
             {
                 ["Stepcast:Engine:CatalogCacheDuration"] = "00:00:00",
+                // The coalescing window runs on the engine clock, which only moves when a test moves it.
+                ["Stepcast:Delivery:MulticastWindow"] = "00:00:00",
             })
             .Build();
         builder.ConfigureSilo((_, silo) =>

@@ -37,7 +37,7 @@ public sealed class EngineOnPostgresTests(PostgresServer postgres) : IAsyncLifet
 
         _deliveries = new SandboxDeliveryRecorder(_clock);
         var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["Stepcast:Engine:CatalogCacheDuration"] = "00:00:00" })
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Stepcast:Engine:CatalogCacheDuration"] = "00:00:00", ["Stepcast:Delivery:MulticastWindow"] = "00:00:00" })
             .Build();
         var builder = new InProcessTestClusterBuilder(1);
         builder.Options.ConfigureFileLogging = false;

@@ -1,0 +1,135 @@
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+
+namespace Stepcast.Grains.Delivery.Multicast;
+
+/// <summary>
+/// One coalesced multicast. Its members are the friends the coalescer grouped; a member takes part only once it has
+/// persisted this batch's id (it then calls <see cref="Deliver"/>), so a friend that crashed before recording the
+/// batch is never sent to by it and simply sends again on its own. The final recipient list and the retry key are
+/// persisted before the first attempt: every retry, from any silo, repeats the same request.
+/// </summary>
+public interface IMulticastBatchGrain : IGrainWithGuidKey
+{
+    Task Create(MulticastRequest batch);
+
+    /// <summary>Confirms the member and answers with the multicast's outcome for it.</summary>
+    Task<DeliveryOutcome> Deliver(string lineUserId);
+}
+
+[GenerateSerializer]
+public sealed class MulticastBatchState
+{
+    [Id(0)] public MulticastRequest? Batch { get; set; }
+    /// <summary>Set once, before the first attempt: the members that confirmed in time.</summary>
+    [Id(1)] public List<string>? Recipients { get; set; }
+    /// <summary>Set once the outcome is final (delivered or rejected).</summary>
+    [Id(2)] public DeliveryOutcome? Outcome { get; set; }
+}
+
+[Reentrant]
+public sealed class MulticastBatchGrain(
+    [PersistentState("batch")] IPersistentState<MulticastBatchState> state,
+    IMulticastDelivery delivery,
+    IOptions<DeliveryOptions> options) : Grain, IMulticastBatchGrain
+{
+    private static readonly DeliveryOutcome NotInBatch = new(DeliveryStatus.NotInBatch, "confirmed after the batch was sealed");
+
+    private readonly HashSet<string> _confirmed = new(StringComparer.Ordinal);
+    private readonly TaskCompletionSource _sealed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _finalizing;
+    private Task<DeliveryOutcome>? _sending;
+    private bool _timeoutArmed;
+
+    async Task IMulticastBatchGrain.Create(MulticastRequest batch)
+    {
+        if (state.State.Batch is not null)
+        {
+            return;
+        }
+
+        state.State.Batch = batch;
+        await state.WriteStateAsync();
+    }
+
+    async Task<DeliveryOutcome> IMulticastBatchGrain.Deliver(string lineUserId)
+    {
+        var batch = state.State.Batch ?? throw new InvalidOperationException("The batch was never created.");
+        if (state.State.Recipients is null)
+        {
+            if (!batch.LineUserIds.Contains(lineUserId))
+            {
+                return NotInBatch;
+            }
+
+            _confirmed.Add(lineUserId);
+            if (_confirmed.Count == batch.LineUserIds.Length)
+            {
+                _finalizing ??= FinalizeAsync();
+            }
+            else
+            {
+                ArmConfirmTimeout();
+            }
+
+            await _sealed.Task;
+        }
+
+        if (!state.State.Recipients!.Contains(lineUserId))
+        {
+            return NotInBatch;
+        }
+
+        if (state.State.Outcome is { } final)
+        {
+            return final;
+        }
+
+        // One attempt at a time; a member arriving after a transient failure starts the next one (same key).
+        var sending = _sending ??= SendAsync();
+        try
+        {
+            return await sending;
+        }
+        finally
+        {
+            if (ReferenceEquals(_sending, sending) && sending.IsCompleted)
+            {
+                _sending = null;
+            }
+        }
+    }
+
+    private void ArmConfirmTimeout()
+    {
+        if (_timeoutArmed)
+        {
+            return;
+        }
+
+        _timeoutArmed = true;
+        this.RegisterGrainTimer(
+            () => _finalizing ??= FinalizeAsync(),
+            new GrainTimerCreationOptions(options.Value.MulticastConfirmTimeout, Timeout.InfiniteTimeSpan) { Interleave = true });
+    }
+
+    private async Task FinalizeAsync()
+    {
+        state.State.Recipients = [.. _confirmed.Order(StringComparer.Ordinal)];
+        await state.WriteStateAsync();
+        _sealed.TrySetResult();
+    }
+
+    private async Task<DeliveryOutcome> SendAsync()
+    {
+        var batch = state.State.Batch! with { LineUserIds = [.. state.State.Recipients!] };
+        var outcome = await delivery.MulticastAsync(batch, CancellationToken.None);
+        if (outcome.Status is DeliveryStatus.Delivered or DeliveryStatus.AlreadyDelivered or DeliveryStatus.Rejected)
+        {
+            state.State.Outcome = outcome;
+            await state.WriteStateAsync();
+        }
+
+        return outcome;
+    }
+}

@@ -1,0 +1,88 @@
+using System.Text.Json;
+using Stepcast.FakeLine;
+using Stepcast.Grains.Friends;
+using Stepcast.Grains.Scenarios;
+using static Stepcast.Tests.Engine.Scenario;
+
+namespace Stepcast.Tests.Delivery;
+
+/// <summary>
+/// Many friends due for the same step at the same moment: plain content goes out as multicasts of at most 500,
+/// personalised content as pushes, and every friend gets every step exactly once — also when LINE fails.
+/// </summary>
+[Collection(CoalescingLineCollection.Name)]
+public sealed class MulticastCoalescingTests(CoalescingLineCluster cluster, Xunit.Abstractions.ITestOutputHelper output)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
+
+    private static IEnumerable<(string Friend, string Text)> Received(IEnumerable<FakeLineDelivery> sends) =>
+        sends.SelectMany(send =>
+        {
+            var text = JsonDocument.Parse(send.MessagesJson).RootElement[0].GetProperty("text").GetString()!;
+            return send.Recipients.Select(friend => (friend, text));
+        });
+
+    private async Task<IReadOnlyList<FriendSnapshot>> RunCampaignAsync(string channel, string[] friends)
+    {
+        await cluster.PublishAsync(Define(channel, "sale", new ApiTrigger(),
+            new WaitStep { Id = "until-ten", Minutes = 1 },
+            Send("announce", "The spring sale starts now"),
+            Send("personal", "{displayName}, your coupon is ready")));
+        var now = DateTimeOffset.UtcNow;
+        await Task.WhenAll(friends.Select(id => cluster.Friend(channel, id).Enroll(new EnrollCommand { ScenarioId = "sale", At = now })));
+        return await cluster.DriveUntilAsync(channel, friends, s => s.Enrollments.IsEmpty, Patience);
+    }
+
+    [Fact]
+    public async Task Friends_due_together_for_a_plain_step_share_multicasts_of_at_most_500()
+    {
+        var channel = NewChannel();
+        var token = await cluster.RegisterLineChannelAsync(channel);
+        var friends = Enumerable.Range(1, 1200).Select(i => $"M{i:D5}").ToArray();
+
+        var snapshots = await RunCampaignAsync(channel, friends);
+
+        Assert.All(snapshots, s => Assert.Empty(s.Enrollments));
+        var sends = cluster.SendsFor(token);
+        var multicasts = sends.Where(s => s.Endpoint == "multicast").ToList();
+        Assert.NotEmpty(multicasts);
+        Assert.All(multicasts, m => Assert.InRange(m.Recipients.Count, 2, 500));
+        Assert.True(multicasts.Count < friends.Length / 10, $"{multicasts.Count} multicasts for {friends.Length} friends");
+        // A friend alone in its window pushes instead; with everyone due together that is the exception.
+        output.WriteLine($"{friends.Length} friends: {multicasts.Count} multicasts ({string.Join(", ", multicasts.Select(m => m.Recipients.Count))} recipients), {sends.Count(s => s.Endpoint == "push")} pushes");
+        var plainPushes = sends.Count(s => s.Endpoint == "push" && s.MessagesJson.Contains("spring sale", StringComparison.Ordinal));
+        Assert.True(plainPushes < friends.Length / 20, $"{plainPushes} friends pushed the plain step alone");
+        var received = Received(sends).GroupBy(r => r).ToDictionary(g => g.Key, g => g.Count());
+        Assert.All(friends, friend =>
+        {
+            Assert.Equal(1, received.GetValueOrDefault((friend, "The spring sale starts now")));
+            Assert.Equal(1, received.GetValueOrDefault((friend, ", your coupon is ready")));
+        });
+    }
+
+    [Fact]
+    public async Task Every_friend_gets_a_coalesced_step_exactly_once_despite_lost_multicast_responses()
+    {
+        var channel = NewChannel();
+        var token = await cluster.RegisterLineChannelAsync(channel);
+        var friends = Enumerable.Range(1, 600).Select(i => $"F{i:D5}").ToArray();
+        cluster.Line.Faults.Add(new FakeLineFault { StatusCode = 503, Probability = 0.2, Seed = 11, Endpoint = "multicast" });
+        cluster.Line.Faults.Add(new FakeLineFault { StatusCode = 500, AfterRecording = true, Probability = 0.3, Seed = 12, Endpoint = "multicast" });
+        IReadOnlyList<FriendSnapshot> snapshots;
+        try
+        {
+            snapshots = await RunCampaignAsync(channel, friends);
+        }
+        finally
+        {
+            cluster.Line.Faults.Clear();
+        }
+
+        Assert.All(snapshots, s => Assert.Empty(s.Enrollments));
+        var received = Received(cluster.SendsFor(token)).Where(r => r.Text.StartsWith("The spring sale", StringComparison.Ordinal))
+            .GroupBy(r => r.Friend).ToDictionary(g => g.Key, g => g.Count());
+        Assert.All(friends, friend => Assert.Equal(1, received.GetValueOrDefault(friend)));
+        Assert.True(cluster.Line.Stats.Requests(token, "multicast") > cluster.SendsFor(token).Count(s => s.Endpoint == "multicast"),
+            "no multicast was ever retried");
+    }
+}
