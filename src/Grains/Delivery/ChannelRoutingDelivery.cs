@@ -4,7 +4,7 @@ using Stepcast.Grains.Channels;
 namespace Stepcast.Grains.Delivery;
 
 /// <summary>
-/// The engine's delivery: a channel whose settings hold an access token pushes to LINE, any other channel (the
+/// The engine's delivery: a channel whose settings hold an access token pushes (and replies) to LINE, any other channel (the
 /// sandbox, tests) goes to the <see cref="SandboxDeliveryRecorder"/>. Registering a token switches a channel to LINE
 /// within the settings cache's time to live, without a restart.
 /// </summary>
@@ -21,5 +21,14 @@ public sealed class ChannelRoutingDelivery(ChannelSettingsCache channels, Sandbo
         return string.IsNullOrEmpty(settings?.AccessToken)
             ? await sandbox.DeliverAsync(request, cancellationToken)
             : await _line.Value.DeliverAsync(request, settings.AccessToken, cancellationToken);
+    }
+
+    public async ValueTask<DeliveryOutcome> ReplyAsync(ReplyRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var settings = await channels.GetAsync(request.ChannelId);
+        return string.IsNullOrEmpty(settings?.AccessToken)
+            ? await sandbox.ReplyAsync(request, cancellationToken)
+            : await _line.Value.ReplyAsync(request, settings.AccessToken, cancellationToken);
     }
 }
