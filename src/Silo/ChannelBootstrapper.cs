@@ -1,9 +1,12 @@
+using System.Collections.Immutable;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Stepcast.Grains.Channels;
+using Stepcast.Grains.Scenarios;
 
 namespace Stepcast.Silo;
 
@@ -18,6 +21,29 @@ public sealed class ChannelRegistration
 
     /// <summary>IANA time zone; <c>Asia/Tokyo</c> when absent.</summary>
     public string? TimeZone { get; set; }
+
+    /// <summary>The channel's auto-reply rules, tried in order (<c>…:AutoReplies:{m}</c>); none when absent.</summary>
+    public List<AutoReplyRegistration> AutoReplies { get; } = [];
+}
+
+/// <summary>One auto-reply rule from configuration: keywords and the text messages that answer them.</summary>
+public sealed class AutoReplyRegistration
+{
+    public List<string> Keywords { get; } = [];
+
+    /// <summary><c>exact</c> (the default) or <c>contains</c>.</summary>
+    public string? Match { get; set; }
+
+    public List<AutoReplyMessageRegistration> Messages { get; } = [];
+}
+
+/// <summary>A reply message from configuration; only <c>text</c> messages can be written there.</summary>
+public sealed class AutoReplyMessageRegistration
+{
+    /// <summary><c>text</c> when absent.</summary>
+    public string? Type { get; set; }
+
+    public string? Text { get; set; }
 }
 
 /// <summary>The channels <see cref="ChannelBootstrapper"/> registers: <c>Stepcast:Channels</c>, plus the sandbox's in the embedded host.</summary>
@@ -30,22 +56,32 @@ public sealed class ChannelBootstrapOptions
 
 /// <summary>
 /// Registers (or updates) the channels listed in configuration at start, until channels get a management API.
-/// Configuration wins: a listed channel's secret and token are written on every start. Nothing secret is logged.
+/// Configuration wins: a listed channel's secret, token and auto-reply rules are written on every start (no rules
+/// listed removes the channel's rules). Nothing secret is logged.
 /// </summary>
 public sealed partial class ChannelBootstrapper(
     ChannelSettingsCache channels,
+    IGrainFactory grains,
     IOptions<ChannelBootstrapOptions> options,
     ILogger<ChannelBootstrapper> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         // Validate everything first, so a typo in the third channel does not leave the first two half-applied.
-        var settings = options.Value.Channels.Select(ToSettings).ToList();
-        foreach (var channel in settings)
+        var registrations = options.Value.Channels
+            .Select((registration, index) => (Settings: ToSettings(registration, index), AutoReplies: ToAutoReplies(registration, index)))
+            .ToList();
+        foreach (var (channel, autoReplies) in registrations)
         {
             cancellationToken.ThrowIfCancellationRequested();
             await channels.ConfigureAsync(channel);
-            LogRegistered(channel.ChannelId, channel.AccessToken is not null, channel.TimeZone);
+            var problems = await grains.GetGrain<IChannelGrain>(channel.ChannelId).SetAutoReplies(autoReplies);
+            if (problems.Count > 0)
+            {
+                throw new InvalidOperationException($"Auto-replies of channel {channel.ChannelId} refused: {string.Join(" ", problems.Select(p => $"{p.Path}: {p.Message}"))}");
+            }
+
+            LogRegistered(channel.ChannelId, channel.AccessToken is not null, channel.TimeZone, autoReplies.Length);
         }
     }
 
@@ -79,8 +115,57 @@ public sealed partial class ChannelBootstrapper(
         return timeZone is null ? settings : settings with { TimeZone = timeZone };
     }
 
-    [LoggerMessage(LogLevel.Information, "Registered channel {ChannelId} at start (access token: {HasAccessToken}, time zone {TimeZone})")]
-    private partial void LogRegistered(string channelId, bool hasAccessToken, string timeZone);
+    private static ImmutableArray<AutoReplyRule> ToAutoReplies(ChannelRegistration registration, int index)
+    {
+        var where = $"{ChannelBootstrapOptions.SectionName}:{index}:AutoReplies";
+        var rules = ImmutableArray.CreateBuilder<AutoReplyRule>(registration.AutoReplies.Count);
+        for (var m = 0; m < registration.AutoReplies.Count; m++)
+        {
+            var rule = registration.AutoReplies[m];
+            var match = rule.Match?.Trim().ToLowerInvariant() switch
+            {
+                null or "" or "exact" => KeywordMatch.Exact,
+                "contains" => KeywordMatch.Contains,
+                _ => throw new InvalidOperationException($"{where}:{m}:Match '{rule.Match}' must be exact or contains."),
+            };
+
+            var messages = ImmutableArray.CreateBuilder<LineMessage>(rule.Messages.Count);
+            for (var j = 0; j < rule.Messages.Count; j++)
+            {
+                var message = rule.Messages[j];
+                if (!string.IsNullOrWhiteSpace(message.Type) && !string.Equals(message.Type.Trim(), "text", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new InvalidOperationException($"{where}:{m}:Messages:{j}:Type '{message.Type}': only text messages can be configured here.");
+                }
+
+                messages.Add(LineMessage.Text(message.Text ?? ""));
+            }
+
+            rules.Add(new AutoReplyRule { Keywords = [.. rule.Keywords], Match = match, Messages = messages.MoveToImmutable() });
+        }
+
+        var result = rules.MoveToImmutable();
+        var problems = AutoReplyValidator.Validate(result);
+        if (problems.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"Auto-replies of channel {registration.ChannelId} are invalid: {string.Join(" ", problems.Select(p => $"{ConfigurationPath(where, p.Path)}: {p.Message}"))}");
+        }
+
+        return result;
+    }
+
+    /// <summary>A validator path such as <c>$[0].messages[1].text</c> as the configuration key that holds it: <c>…:AutoReplies:0:Messages:1:Text</c>.</summary>
+    private static string ConfigurationPath(string where, string path) =>
+        where + PathSegment().Replace(path.TrimStart('$'), segment => segment.Groups["index"].Success
+            ? ":" + segment.Groups["index"].Value
+            : ":" + char.ToUpperInvariant(segment.Groups["name"].Value[0]) + segment.Groups["name"].Value[1..]);
+
+    [GeneratedRegex(@"\[(?<index>\d+)\]|\.(?<name>[A-Za-z]+)")]
+    private static partial Regex PathSegment();
+
+    [LoggerMessage(LogLevel.Information, "Registered channel {ChannelId} at start (access token: {HasAccessToken}, time zone {TimeZone}, auto-replies: {AutoReplyCount})")]
+    private partial void LogRegistered(string channelId, bool hasAccessToken, string timeZone, int autoReplyCount);
 }
 
 public static class ChannelBootstrapperExtensions

@@ -18,6 +18,8 @@ internal sealed class FakeLineApi(
     public const string MonthlyLimitMessage = "You have reached your monthly limit.";
 
     private readonly ConcurrentDictionary<(string Token, string RetryKey), AcceptedSend> _retryKeys = new();
+    /// <summary>Reply tokens already answered, per channel: LINE accepts each token once.</summary>
+    private readonly ConcurrentDictionary<(string Token, string ReplyToken), bool> _usedReplyTokens = new();
     private readonly ConcurrentDictionary<string, NarrowcastState> _narrowcasts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<long, IReadOnlyList<string>> _audiences = new();
     private long _messageId = 100_000_000_000_000;
@@ -28,6 +30,7 @@ internal sealed class FakeLineApi(
     public void Reset()
     {
         _retryKeys.Clear();
+        _usedReplyTokens.Clear();
         _narrowcasts.Clear();
         _audiences.Clear();
     }
@@ -112,6 +115,13 @@ internal sealed class FakeLineApi(
                     writer.WriteString("message", "The retry key is already accepted");
                     WriteSentMessages(writer, accepted.SentMessageIds);
                 });
+                return;
+            }
+
+            if (endpoint == "reply" && !_usedReplyTokens.TryAdd((token, root.GetProperty("replyToken").GetString()!), true))
+            {
+                // LINE's answer to a token used before (or expired); replies have no retry key to turn this into a 409.
+                await ErrorAsync(context, 400, "Invalid reply token");
                 return;
             }
 

@@ -23,17 +23,28 @@ public static class SandboxApi
         {
             builder.Services.PostConfigure<EngineOptions>(engine => engine.WaitCompression = sandbox.WaitCompression);
 
-            // No access token: its pushes go to the recorder. A sandbox channel listed in Stepcast:Channels wins.
+            // No access token: its pushes and replies go to the recorder. A sandbox channel listed in Stepcast:Channels wins.
             builder.Services.PostConfigure<ChannelBootstrapOptions>(bootstrap =>
             {
                 if (!bootstrap.Channels.Any(c => string.Equals(c.ChannelId, sandbox.ChannelId, StringComparison.Ordinal)))
                 {
-                    bootstrap.Channels.Add(new ChannelRegistration { ChannelId = sandbox.ChannelId, ChannelSecret = sandbox.ChannelSecret });
+                    var channel = new ChannelRegistration { ChannelId = sandbox.ChannelId, ChannelSecret = sandbox.ChannelSecret };
+                    channel.AutoReplies.Add(CouponAutoReply());
+                    bootstrap.Channels.Add(channel);
                 }
             });
         }
 
         return builder;
+    }
+
+    /// <summary>The sandbox channel's auto-reply, so a text of "coupon" shows a reply out of the box.</summary>
+    private static AutoReplyRegistration CouponAutoReply()
+    {
+        var rule = new AutoReplyRegistration { Match = "exact" };
+        rule.Keywords.AddRange(["クーポン", "coupon"]);
+        rule.Messages.Add(new AutoReplyMessageRegistration { Type = "text", Text = "クーポンをお届けします。本日のお会計から10%OFF: STEPCAST10" });
+        return rule;
     }
 
     public static IEndpointRouteBuilder MapSandboxApi(this IEndpointRouteBuilder app)
@@ -73,7 +84,11 @@ public static class SandboxApi
 
     public sealed record TextRequest([property: Required] string Text);
 
-    public sealed record SandboxDelivery(string LineUserId, string ScenarioId, string StepId, DateTimeOffset SentAt, IReadOnlyList<System.Text.Json.JsonElement> Messages);
+    /// <param name="Kind"><c>push</c> (a scenario step) or <c>reply</c> (an auto-reply, free of the monthly quota; it has no scenario or step).</param>
+    /// <param name="Keyword">The keyword of the auto-reply rule that answered; null for a push.</param>
+    public sealed record SandboxDelivery(
+        string LineUserId, string ScenarioId, string StepId, DateTimeOffset SentAt, IReadOnlyList<System.Text.Json.JsonElement> Messages,
+        string Kind, string? Keyword);
 
     private static Ok<object> Describe(IOptions<SandboxOptions> options, HttpRequest request)
     {
@@ -86,6 +101,7 @@ public static class SandboxApi
             {
                 $"curl -X POST {root}/friends/U0001/follow -H 'content-type: application/json' -d '{{\"displayName\":\"Hanako\"}}'",
                 $"curl {root}/deliveries?lineUserId=U0001",
+                $"curl -X POST {root}/friends/U0001/messages -H 'content-type: application/json' -d '{{\"text\":\"coupon\"}}'",
                 $"curl {root}/friends/U0001",
             },
         });
@@ -127,6 +143,8 @@ public static class SandboxApi
         {
             At = clock.GetUtcNow(),
             Text = body.Text,
+            // As LINE gives one with every message, so the sandbox's auto-replies answer here too.
+            ReplyToken = Guid.NewGuid().ToString("N"),
         }));
     }
 
@@ -138,6 +156,7 @@ public static class SandboxApi
             .Where(d => lineUserId is null || d.LineUserId == lineUserId)
             .Select(d => new SandboxDelivery(
                 d.LineUserId, d.ScenarioId, d.StepId, d.SentAt,
-                [.. d.Messages.Select(m => System.Text.Json.JsonDocument.Parse(m.Json).RootElement)]))
+                [.. d.Messages.Select(m => System.Text.Json.JsonDocument.Parse(m.Json).RootElement)],
+                d.Kind == RecordedDeliveryKind.Reply ? "reply" : "push", d.Keyword))
             .ToArray());
 }

@@ -9,6 +9,7 @@ public sealed class ChannelState
     [Id(0)] public Dictionary<string, ScenarioSummary> Scenarios { get; set; } = new(StringComparer.Ordinal);
     [Id(1)] public long Revision { get; set; }
     [Id(2)] public ChannelSettings? Settings { get; set; }
+    [Id(3)] public ImmutableArray<AutoReplyRule> AutoReplies { get; set; } = [];
 }
 
 public sealed class ChannelGrain([PersistentState("channel")] IPersistentState<ChannelState> state)
@@ -37,13 +38,35 @@ public sealed class ChannelGrain([PersistentState("channel")] IPersistentState<C
 
     Task<ChannelSettings?> IChannelGrain.GetSettings() => Task.FromResult(state.State.Settings);
 
+    async Task<IReadOnlyList<ValidationProblem>> IChannelGrain.SetAutoReplies(ImmutableArray<AutoReplyRule> rules)
+    {
+        rules = rules.IsDefault ? [] : rules;
+        var problems = AutoReplyValidator.Validate(rules);
+        if (problems.Count > 0)
+        {
+            return problems;
+        }
+
+        state.State.AutoReplies = rules;
+        state.State.Revision++;
+        await state.WriteStateAsync();
+        _snapshot = null;
+        return problems;
+    }
+
+    Task<ImmutableArray<AutoReplyRule>> IChannelGrain.GetAutoReplies() => Task.FromResult(AutoReplies);
+
     Task<ScenarioCatalogSnapshot> IChannelGrain.GetCatalog()
     {
         _snapshot ??= new ScenarioCatalogSnapshot
         {
             Revision = state.State.Revision,
             Scenarios = [.. state.State.Scenarios.Values.OrderBy(s => s.ScenarioId, StringComparer.Ordinal)],
+            AutoReplies = AutoReplies,
         };
         return Task.FromResult(_snapshot);
     }
+
+    // State written before auto-replies existed may come back from storage without the list.
+    private ImmutableArray<AutoReplyRule> AutoReplies => state.State.AutoReplies.IsDefault ? [] : state.State.AutoReplies;
 }

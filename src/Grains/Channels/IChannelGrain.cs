@@ -4,8 +4,8 @@ using Stepcast.Grains.Scenarios;
 namespace Stepcast.Grains.Channels;
 
 /// <summary>
-/// One LINE channel (Official Account), keyed by channel id. Holds the catalogue of its scenarios that friend
-/// grains consult to decide what a trigger starts.
+/// One LINE channel (Official Account), keyed by channel id. Holds the catalogue of its scenarios and its
+/// auto-reply rules that friend grains consult to decide what a trigger starts and what a text message answers.
 /// </summary>
 public interface IChannelGrain : IGrainWithStringKey
 {
@@ -20,6 +20,15 @@ public interface IChannelGrain : IGrainWithStringKey
 
     [Orleans.Concurrency.ReadOnly]
     Task<ScenarioCatalogSnapshot> GetCatalog();
+
+    /// <summary>
+    /// Replaces the channel's auto-reply rules (an empty list removes them). Returns the problems found, each with
+    /// the path of the offending field; when there are any, nothing is changed.
+    /// </summary>
+    Task<IReadOnlyList<ValidationProblem>> SetAutoReplies(ImmutableArray<AutoReplyRule> rules);
+
+    [Orleans.Concurrency.ReadOnly]
+    Task<ImmutableArray<AutoReplyRule>> GetAutoReplies();
 }
 
 [GenerateSerializer, Immutable]
@@ -27,6 +36,8 @@ public sealed record ScenarioCatalogSnapshot
 {
     [Id(0)] public long Revision { get; init; }
     [Id(1)] public ImmutableArray<ScenarioSummary> Scenarios { get; init; } = [];
+    /// <summary>The channel's auto-reply rules, in the order they are tried; cached with the scenarios so a text message costs no extra grain call.</summary>
+    [Id(2)] public ImmutableArray<AutoReplyRule> AutoReplies { get; init; } = [];
 
     public ScenarioSummary? Find(string scenarioId)
     {

@@ -4,7 +4,7 @@ using Stepcast.Grains.Channels;
 namespace Stepcast.Grains.Delivery;
 
 /// <summary>
-/// The engine's delivery: a channel whose settings hold an access token pushes to LINE, any other channel (the
+/// The engine's delivery: a channel whose settings hold an access token pushes (and replies) to LINE, any other channel (the
 /// sandbox, tests) goes to the <see cref="SandboxDeliveryRecorder"/>. Registering a token switches a channel to LINE
 /// within the settings cache's time to live, without a restart.
 /// </summary>
@@ -30,5 +30,14 @@ public sealed class ChannelRoutingDelivery(ChannelSettingsCache channels, Sandbo
         return string.IsNullOrEmpty(settings?.AccessToken)
             ? await sandbox.MulticastAsync(request, cancellationToken)
             : await _line.Value.MulticastAsync(request, settings.AccessToken, cancellationToken);
+    }
+
+    public async ValueTask<DeliveryOutcome> ReplyAsync(ReplyRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var settings = await channels.GetAsync(request.ChannelId);
+        return string.IsNullOrEmpty(settings?.AccessToken)
+            ? await sandbox.ReplyAsync(request, cancellationToken)
+            : await _line.Value.ReplyAsync(request, settings.AccessToken, cancellationToken);
     }
 }

@@ -8,6 +8,13 @@ namespace Stepcast.Grains.Delivery;
 public interface IMessageDelivery
 {
     ValueTask<DeliveryOutcome> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Answers a webhook event with its reply token. The outcome is final: <see cref="DeliveryStatus.Delivered"/> or
+    /// <see cref="DeliveryStatus.Rejected"/> (an expired or used token, an invalid message, LINE unreachable) — a
+    /// reply token does not outlive a later retry.
+    /// </summary>
+    ValueTask<DeliveryOutcome> ReplyAsync(ReplyRequest request, CancellationToken cancellationToken);
 }
 
 /// <summary>Multicasts for coalesced sends; same rules as <see cref="IMessageDelivery"/>: outcomes, never exceptions.</summary>

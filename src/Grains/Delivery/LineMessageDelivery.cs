@@ -98,6 +98,45 @@ public sealed partial class LineMessageDelivery(
         return new DeliveryOutcome(DeliveryStatus.RetryLater, last is null ? null : Describe(last));
     }
 
+    public async ValueTask<DeliveryOutcome> ReplyAsync(ReplyRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var settings = await channels.GetAsync(request.ChannelId);
+        return string.IsNullOrEmpty(settings?.AccessToken)
+            ? new DeliveryOutcome(DeliveryStatus.Rejected, "the channel has no access token")
+            : await ReplyAsync(request, settings.AccessToken, cancellationToken);
+    }
+
+    /// <summary>
+    /// One attempt, and one quick retry when LINE failed or did not answer. Safe without a retry key: if the first
+    /// attempt did reach LINE, its token is spent and the retry is refused ("Invalid reply token") rather than
+    /// answered twice. Nothing is retried later, as the token expires within about a minute. Replies are free of the
+    /// monthly quota and share no rate-limit budget with pushes, so they take no permit.
+    /// </summary>
+    internal async ValueTask<DeliveryOutcome> ReplyAsync(ReplyRequest request, string accessToken, CancellationToken cancellationToken)
+    {
+        var reply = new LineReplyRequest(request.ReplyToken, request.Messages);
+        var first = await line.ReplyAsync(accessToken, reply, cancellationToken);
+        if (first.Kind == LineResultKind.Accepted)
+        {
+            return DeliveryOutcome.Delivered;
+        }
+
+        if (first.Kind is not (LineResultKind.ServerError or LineResultKind.Timeout or LineResultKind.NetworkError))
+        {
+            return new DeliveryOutcome(DeliveryStatus.Rejected, Describe(first));
+        }
+
+        var backoff = FullJitter(1);
+        LogRetryingReply(logger, request.ChannelId, first.Kind, backoff.TotalMilliseconds);
+        await Task.Delay(backoff, timeProvider, cancellationToken);
+        var second = await line.ReplyAsync(accessToken, reply, cancellationToken);
+        return second.Kind == LineResultKind.Accepted
+            ? DeliveryOutcome.Delivered
+            // The first answer matters too: after a timeout, "Invalid reply token" may mean it was delivered after all.
+            : new DeliveryOutcome(DeliveryStatus.Rejected, $"{Describe(first)}; retry: {Describe(second)}");
+    }
+
     /// <summary>A delay drawn uniformly from [0, min(max, base·2^(attempt-1))], so retries from many grains spread out.</summary>
     private TimeSpan FullJitter(int attempt)
     {
@@ -130,4 +169,7 @@ public sealed partial class LineMessageDelivery(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Send of step {StepId} on channel {ChannelId} answered {Kind} on attempt {Attempt}; retrying in {BackoffMs} ms")]
     private static partial void LogRetrying(ILogger logger, string channelId, string stepId, LineResultKind kind, int attempt, double backoffMs);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Reply on channel {ChannelId} answered {Kind}; retrying once in {BackoffMs} ms")]
+    private static partial void LogRetryingReply(ILogger logger, string channelId, LineResultKind kind, double backoffMs);
 }

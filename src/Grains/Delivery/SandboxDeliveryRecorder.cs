@@ -4,7 +4,10 @@ using Stepcast.Grains.Scenarios;
 
 namespace Stepcast.Grains.Delivery;
 
-/// <summary>A push the sandbox accepted, with the time it was accepted on the engine's clock.</summary>
+/// <summary>
+/// A push or reply the sandbox accepted, with the time it was accepted on the engine's clock. A reply has no retry
+/// key, scenario or step (they are empty); its <see cref="Keyword"/> names the auto-reply rule that answered.
+/// </summary>
 public sealed record RecordedDelivery(
     string ChannelId,
     string LineUserId,
@@ -14,11 +17,21 @@ public sealed record RecordedDelivery(
     int ScenarioVersion,
     string StepId,
     bool IsTest,
-    DateTimeOffset SentAt);
+    DateTimeOffset SentAt,
+    RecordedDeliveryKind Kind = RecordedDeliveryKind.Push,
+    string? Keyword = null);
+
+public enum RecordedDeliveryKind
+{
+    Push,
+    /// <summary>An answer through the reply API (an auto-reply), free of the monthly quota.</summary>
+    Reply,
+}
 
 /// <summary>
 /// The delivery used when no LINE credentials are configured: it keeps every push in memory (readable over
-/// HTTP in the sandbox) and honours retry keys like LINE does, so a repeated key is not recorded twice.
+/// HTTP in the sandbox) and honours retry keys like LINE does, so a repeated key is not recorded twice; a reply
+/// token, as on LINE, answers once.
 /// Transient failures can be injected to exercise the retry path.
 /// </summary>
 public sealed class SandboxDeliveryRecorder(TimeProvider timeProvider) : IMessageDelivery, IMulticastDelivery
@@ -26,6 +39,7 @@ public sealed class SandboxDeliveryRecorder(TimeProvider timeProvider) : IMessag
     private readonly ConcurrentDictionary<Guid, RecordedDelivery> _byRetryKey = new();
     private readonly ConcurrentDictionary<Guid, bool> _multicastKeys = new();
     private readonly ConcurrentQueue<RecordedDelivery> _inOrder = new();
+    private readonly ConcurrentDictionary<string, bool> _usedReplyTokens = new(StringComparer.Ordinal);
     private int _failuresToInject;
 
     public ValueTask<DeliveryOutcome> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
@@ -72,6 +86,21 @@ public sealed class SandboxDeliveryRecorder(TimeProvider timeProvider) : IMessag
     }
 
     /// <summary>Every accepted push, oldest first.</summary>
+    public ValueTask<DeliveryOutcome> ReplyAsync(ReplyRequest request, CancellationToken cancellationToken)
+    {
+        if (!_usedReplyTokens.TryAdd(request.ReplyToken, true))
+        {
+            // LINE's own answer to a token used twice.
+            return ValueTask.FromResult(new DeliveryOutcome(DeliveryStatus.Rejected, "Rejected 400: Invalid reply token"));
+        }
+
+        _inOrder.Enqueue(new RecordedDelivery(
+            request.ChannelId, request.LineUserId, Guid.Empty, request.Messages, ScenarioId: "", ScenarioVersion: 0,
+            StepId: "", IsTest: false, timeProvider.GetUtcNow(), RecordedDeliveryKind.Reply, request.Keyword));
+        return ValueTask.FromResult(DeliveryOutcome.Delivered);
+    }
+
+    /// <summary>Every accepted push and reply, oldest first.</summary>
     public IReadOnlyList<RecordedDelivery> Deliveries => [.. _inOrder];
 
     public IReadOnlyList<RecordedDelivery> DeliveriesTo(string channelId, string lineUserId) =>
@@ -101,5 +130,6 @@ public sealed class SandboxDeliveryRecorder(TimeProvider timeProvider) : IMessag
         _byRetryKey.Clear();
         _multicastKeys.Clear();
         _inOrder.Clear();
+        _usedReplyTokens.Clear();
     }
 }

@@ -14,6 +14,9 @@ namespace Stepcast.Grains.Friends;
 /// attempt; a reminder always exists no later than the earliest due step (registered before the state that
 /// needs it is written); and every tick is reconciled against the stored due times, so a late, repeated or
 /// missed tick neither skips nor repeats a step.
+/// A text matching one of the channel's auto-reply rules is answered through LINE's reply API in the same background
+/// run, at most once: the reply waits in memory only, behind the persisted event id, so a redelivered webhook is a
+/// duplicate and a lost activation loses the reply rather than sending it twice (its token would be stale anyway).
 /// </summary>
 [CollectionAgeLimit(Minutes = 2)]
 // Millions of small, independent grains: an even spread over the silos matters more than load-aware placement,
@@ -39,6 +42,8 @@ public sealed class FriendGrain(
     /// <summary>The due time the reminder is known to be registered for; null when unknown (fresh activation).</summary>
     private DateTimeOffset? _reminderDueAt;
     private bool _reminderKnownAbsent;
+    /// <summary>Auto-replies accepted with their command and not yet sent; never persisted (see the class remarks).</summary>
+    private readonly Queue<PendingReply> _pendingReplies = new();
 
     private FriendState Friend => state.State;
     private DateTimeOffset Now => timeProvider.GetUtcNow();
@@ -103,7 +108,11 @@ public sealed class FriendGrain(
         Friend.LastReplyAt = command.At;
         var entered = await EnterTriggeredAsync(
             t => t is KeywordTrigger keyword && KeywordMatches(keyword, command.Text), command.At, "keyword");
-        return await AcceptAsync(entered);
+        var reply = string.IsNullOrEmpty(command.ReplyToken)
+            || AutoReplyRule.FirstMatching((await catalog.GetCatalogAsync(_key.ChannelId)).AutoReplies, command.Text) is not { } rule
+            ? null
+            : new PendingReply(command.ReplyToken, rule);
+        return await AcceptAsync(entered, reply);
     }
 
     async Task<SignalResult> IFriendGrain.RecordEvent(FriendEventCommand command)
@@ -217,11 +226,17 @@ public sealed class FriendGrain(
     /// Persists a command's effect (with the reminder it needs) and, when a step is already due, asks the grain
     /// to run it right after answering, so the caller (a webhook) is not held up by LINE calls.
     /// </summary>
-    private async Task<SignalResult> AcceptAsync(ImmutableArray<string> entered)
+    private async Task<SignalResult> AcceptAsync(ImmutableArray<string> entered, PendingReply? reply = null)
     {
         await AdvanceDueRunsAsync(Now);
         await PersistAsync();
-        if (NextDueAt() is { } due && due <= Now)
+        if (reply is not null)
+        {
+            // Only once the command (and its event id) is stored: a failed write makes LINE redeliver, and that one replies.
+            _pendingReplies.Enqueue(reply);
+        }
+
+        if (_pendingReplies.Count > 0 || (NextDueAt() is { } due && due <= Now))
         {
             this.AsReference<IFriendGrain>().RunDueStepsInBackground().Ignore();
         }
@@ -231,6 +246,9 @@ public sealed class FriendGrain(
 
     private async Task RunDueStepsAsync()
     {
+        // First: a reply token lasts about a minute, while due pushes may take seconds of retries.
+        await SendPendingRepliesAsync();
+
         // Each pass delivers the sends that are due; a send may lead to more instant steps and sends.
         for (var pass = 0; pass < 100; pass++)
         {
@@ -380,6 +398,43 @@ public sealed class FriendGrain(
         }
 
         return outcome with { Detail = outcome.Detail is null ? $"multicast batch {run.PendingBatchId}" : $"multicast batch {run.PendingBatchId}: {outcome.Detail}" };
+    }
+
+    private async Task SendPendingRepliesAsync()
+    {
+        while (_pendingReplies.TryDequeue(out var pending))
+        {
+            var keyword = pending.Rule.Keywords[0];
+            var values = PersonalisationValues();
+            var request = new ReplyRequest
+            {
+                ChannelId = _key.ChannelId,
+                LineUserId = _key.LineUserId,
+                ReplyToken = pending.ReplyToken,
+                Messages = [.. pending.Rule.Messages.Select(m => MessagePersonalizer.Render(m, values))],
+                Keyword = keyword,
+            };
+
+            DeliveryOutcome outcome;
+            try
+            {
+                outcome = await delivery.ReplyAsync(request, CancellationToken.None);
+            }
+            catch (Exception exception)
+            {
+                logger.LogWarning(exception, "Auto-reply '{Keyword}' to {FriendKey} threw", keyword, _key);
+                outcome = new DeliveryOutcome(DeliveryStatus.Rejected, exception.GetType().Name);
+            }
+
+            if (outcome.IsDelivered)
+            {
+                AddHistory(HistoryKind.Replied, Now, null, keyword);
+            }
+            else
+            {
+                AddHistory(HistoryKind.Failed, Now, null, $"auto-reply '{keyword}': {outcome.Detail}");
+            }
+        }
     }
 
     private async Task<ImmutableArray<string>> EnterTriggeredAsync(Func<ScenarioTrigger, bool> matches, DateTimeOffset at, string source)
@@ -618,7 +673,8 @@ public sealed class FriendGrain(
         ScenarioInterpreter.AddHistory(Friend, _options, new HistoryEntry { At = at, Kind = kind, ScenarioId = scenarioId, Detail = detail });
 
     private static bool KeywordMatches(KeywordTrigger trigger, string text) =>
-        trigger.Keywords.Any(keyword => trigger.Match == KeywordMatch.Contains
-            ? text.Contains(keyword, StringComparison.OrdinalIgnoreCase)
-            : string.Equals(text.Trim(), keyword.Trim(), StringComparison.OrdinalIgnoreCase));
+        KeywordMatching.FirstMatch(trigger.Keywords, trigger.Match, text) is not null;
+
+    /// <summary>An auto-reply to send in the background run that follows the command.</summary>
+    private sealed record PendingReply(string ReplyToken, AutoReplyRule Rule);
 }

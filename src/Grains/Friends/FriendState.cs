@@ -85,6 +85,8 @@ public enum HistoryKind
     Blocked,
     Unblocked,
     Ended,
+    /// <summary>An auto-reply answered the friend's text through the reply API; the detail is the rule's first keyword.</summary>
+    Replied,
 }
 
 /// <summary>One line of a friend's history: what happened, in which scenario step, and why.</summary>

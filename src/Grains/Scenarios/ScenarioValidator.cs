@@ -95,7 +95,8 @@ public static class ScenarioValidator
         }
     }
 
-    private static void ValidateKeywords(List<ValidationProblem> problems, string path, ImmutableArray<string> keywords, KeywordMatch match)
+    /// <summary>Shared with <see cref="Channels.AutoReplyValidator"/>: auto-replies match keywords as keyword triggers do.</summary>
+    internal static void ValidateKeywords(List<ValidationProblem> problems, string path, ImmutableArray<string> keywords, KeywordMatch match)
     {
         keywords = OrEmpty(keywords);
         if (keywords.IsEmpty)
@@ -456,7 +457,8 @@ public static class ScenarioValidator
         }
     }
 
-    private static void ValidateMessage(List<ValidationProblem> problems, string path, LineMessage? message)
+    /// <summary>Shared with <see cref="Channels.AutoReplyValidator"/>: a reply carries the same message objects as a push.</summary>
+    internal static void ValidateMessage(List<ValidationProblem> problems, string path, LineMessage? message)
     {
         if (message?.Json is null)
         {

@@ -67,6 +67,30 @@ public sealed class WebhookApiTests(WebhookHostFactory host) : IClassFixture<Web
     }
 
     [Fact]
+    public async Task A_coupon_text_is_auto_replied_once_even_when_redelivered_and_the_reply_shows_at_sandbox_deliveries()
+    {
+        var friend = NewFriend();
+        var body = new LineWebhookBody().Text(friend, "Coupon");
+
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(body)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(body.Redelivered())).StatusCode);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (!DeliveriesTo(friend).Any(d => d.Kind == RecordedDeliveryKind.Reply) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        await Task.Delay(300);
+        var deliveries = await _http.GetFromJsonAsync<JsonElement>($"/sandbox/deliveries?lineUserId={friend}");
+        var reply = Assert.Single(deliveries.EnumerateArray());
+        Assert.Equal("reply", reply.GetProperty("kind").GetString());
+        Assert.Equal("クーポン", reply.GetProperty("keyword").GetString());
+        Assert.Contains("STEPCAST10", reply.GetProperty("messages")[0].GetProperty("text").GetString());
+        var history = (await host.FriendAsync(SandboxChannel, friend)).History;
+        Assert.Equal("クーポン", Assert.Single(history, h => h.Kind == HistoryKind.Replied).Detail);
+    }
+
+    [Fact]
     public async Task A_signed_follow_is_acknowledged_and_the_sample_welcome_is_sent()
     {
         var friend = NewFriend();

@@ -101,11 +101,50 @@ public sealed class WebhookRoutingTests
         options.Channels.Add(new ChannelRegistration { ChannelId = "fine", ChannelSecret = "s" });
         options.Channels.Add(new ChannelRegistration { ChannelId = channelId, ChannelSecret = secret });
         // Validation runs before any channel is written, so no grain factory is needed.
-        var bootstrapper = new ChannelBootstrapper(new ChannelSettingsCache(null!, TimeProvider.System), Options.Create(options), NullLogger<ChannelBootstrapper>.Instance);
+        var bootstrapper = new ChannelBootstrapper(new ChannelSettingsCache(null!, TimeProvider.System), null!, Options.Create(options), NullLogger<ChannelBootstrapper>.Instance);
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => bootstrapper.StartAsync(CancellationToken.None));
 
         Assert.Contains("Stepcast:Channels:1:", error.Message);
+        Assert.Contains(message, error.Message);
+    }
+
+    [Theory]
+    [InlineData("no keywords", "Stepcast:Channels:0:AutoReplies:1:Keywords: At least one keyword is required.")]
+    [InlineData("blank keyword", "Stepcast:Channels:0:AutoReplies:1:Keywords:1: A keyword cannot be empty.")]
+    [InlineData("no messages", "Stepcast:Channels:0:AutoReplies:1:Messages: A reply sends 1 to 5 messages, not 0.")]
+    [InlineData("six messages", "Stepcast:Channels:0:AutoReplies:1:Messages: A reply sends 1 to 5 messages, not 6.")]
+    [InlineData("long text", "Stepcast:Channels:0:AutoReplies:1:Messages:0:Text: Text must be 1 to 5000 characters, not 5001.")]
+    [InlineData("image", "Stepcast:Channels:0:AutoReplies:1:Messages:0:Type 'image': only text messages")]
+    [InlineData("bad match", "Stepcast:Channels:0:AutoReplies:1:Match 'regex' must be exact or contains.")]
+    public async Task An_invalid_configured_auto_reply_stops_the_start_naming_its_key(string fault, string message)
+    {
+        var good = new AutoReplyRegistration();
+        good.Keywords.Add("hello");
+        good.Messages.Add(new AutoReplyMessageRegistration { Text = "Hi!" });
+        var bad = new AutoReplyRegistration { Match = fault == "bad match" ? "regex" : "contains" };
+        bad.Keywords.AddRange(fault switch
+        {
+            "no keywords" => [],
+            "blank keyword" => ["menu", " "],
+            _ => ["menu"],
+        });
+        bad.Messages.AddRange(fault switch
+        {
+            "no messages" => [],
+            "six messages" => Enumerable.Range(1, 6).Select(i => new AutoReplyMessageRegistration { Text = $"{i}" }),
+            "long text" => [new AutoReplyMessageRegistration { Text = new string('a', 5001) }],
+            "image" => [new AutoReplyMessageRegistration { Type = "image", Text = "x" }],
+            _ => [new AutoReplyMessageRegistration { Text = "Today's menu" }],
+        });
+        var channel = new ChannelRegistration { ChannelId = "ch", ChannelSecret = "s" };
+        channel.AutoReplies.AddRange([good, bad]);
+        var options = new ChannelBootstrapOptions();
+        options.Channels.Add(channel);
+        var bootstrapper = new ChannelBootstrapper(new ChannelSettingsCache(null!, TimeProvider.System), null!, Options.Create(options), NullLogger<ChannelBootstrapper>.Instance);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => bootstrapper.StartAsync(CancellationToken.None));
+
         Assert.Contains(message, error.Message);
     }
 }
