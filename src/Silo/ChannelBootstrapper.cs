@@ -63,6 +63,7 @@ public sealed partial class ChannelBootstrapper(
     ChannelSettingsCache channels,
     IGrainFactory grains,
     IOptions<ChannelBootstrapOptions> options,
+    TimeProvider timeProvider,
     ILogger<ChannelBootstrapper> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -74,8 +75,11 @@ public sealed partial class ChannelBootstrapper(
         foreach (var (channel, autoReplies) in registrations)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            await channels.ConfigureAsync(channel);
-            var problems = await grains.GetGrain<IChannelGrain>(channel.ChannelId).SetAutoReplies(autoReplies);
+            await StartupCalls.RetryAsync(() => channels.ConfigureAsync(channel), $"register channel {channel.ChannelId}", timeProvider, logger, cancellationToken);
+            IReadOnlyList<ValidationProblem> problems = [];
+            await StartupCalls.RetryAsync(
+                async () => problems = await grains.GetGrain<IChannelGrain>(channel.ChannelId).SetAutoReplies(autoReplies),
+                $"auto-replies of channel {channel.ChannelId}", timeProvider, logger, cancellationToken);
             if (problems.Count > 0)
             {
                 throw new InvalidOperationException($"Auto-replies of channel {channel.ChannelId} refused: {string.Join(" ", problems.Select(p => $"{p.Path}: {p.Message}"))}");

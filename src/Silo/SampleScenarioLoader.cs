@@ -9,7 +9,7 @@ namespace Stepcast.Silo;
 /// Publishes the scenarios found in a folder (by default <c>samples/scenarios</c>) at start, so the sandbox
 /// has something to play. Files that fail validation are reported and skipped.
 /// </summary>
-public sealed partial class SampleScenarioLoader(IGrainFactory grains, IConfiguration configuration, ILogger<SampleScenarioLoader> logger)
+public sealed partial class SampleScenarioLoader(IGrainFactory grains, IConfiguration configuration, TimeProvider timeProvider, ILogger<SampleScenarioLoader> logger)
     : IHostedService
 {
     public const string FolderKey = "Stepcast:Sandbox:ScenarioFolder";
@@ -38,11 +38,18 @@ public sealed partial class SampleScenarioLoader(IGrainFactory grains, IConfigur
                 continue;
             }
 
+            await StartupCalls.RetryAsync(() => PublishAsync(definition, file), $"publish {Path.GetFileName(file)}", timeProvider, logger, cancellationToken);
+        }
+    }
+
+    private async Task PublishAsync(ScenarioDefinition definition, string file)
+    {
+        {
             var scenario = grains.GetGrain<IScenarioGrain>(ScenarioKey.Format(definition.ChannelId, definition.Id));
             if (await IsCurrentVersionAsync(scenario, definition))
             {
                 // Several silos start with the same folder: publishing again would only add identical versions.
-                continue;
+                return;
             }
 
             var problems = await scenario.SaveDraft(definition);

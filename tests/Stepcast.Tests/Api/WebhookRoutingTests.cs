@@ -101,7 +101,7 @@ public sealed class WebhookRoutingTests
         options.Channels.Add(new ChannelRegistration { ChannelId = "fine", ChannelSecret = "s" });
         options.Channels.Add(new ChannelRegistration { ChannelId = channelId, ChannelSecret = secret });
         // Validation runs before any channel is written, so no grain factory is needed.
-        var bootstrapper = new ChannelBootstrapper(new ChannelSettingsCache(null!, TimeProvider.System), null!, Options.Create(options), NullLogger<ChannelBootstrapper>.Instance);
+        var bootstrapper = new ChannelBootstrapper(new ChannelSettingsCache(null!, TimeProvider.System), null!, Options.Create(options), TimeProvider.System, NullLogger<ChannelBootstrapper>.Instance);
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => bootstrapper.StartAsync(CancellationToken.None));
 
@@ -141,7 +141,7 @@ public sealed class WebhookRoutingTests
         channel.AutoReplies.AddRange([good, bad]);
         var options = new ChannelBootstrapOptions();
         options.Channels.Add(channel);
-        var bootstrapper = new ChannelBootstrapper(new ChannelSettingsCache(null!, TimeProvider.System), null!, Options.Create(options), NullLogger<ChannelBootstrapper>.Instance);
+        var bootstrapper = new ChannelBootstrapper(new ChannelSettingsCache(null!, TimeProvider.System), null!, Options.Create(options), TimeProvider.System, NullLogger<ChannelBootstrapper>.Instance);
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => bootstrapper.StartAsync(CancellationToken.None));
 
