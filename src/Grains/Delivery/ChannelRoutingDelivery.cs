@@ -14,30 +14,19 @@ public sealed class ChannelRoutingDelivery(ChannelSettingsCache channels, Sandbo
     // Resolved on the first LINE channel, so a sandbox-only host never builds an HTTP client it does not use.
     private readonly Lazy<LineMessageDelivery> _line = new(services.GetRequiredService<LineMessageDelivery>);
 
-    public async ValueTask<DeliveryOutcome> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        var settings = await channels.GetAsync(request.ChannelId);
-        return string.IsNullOrEmpty(settings?.AccessToken)
-            ? await sandbox.DeliverAsync(request, cancellationToken)
-            : await _line.Value.DeliverAsync(request, settings.AccessToken, cancellationToken);
-    }
+    public ValueTask<DeliveryOutcome> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken) =>
+        RouteAsync(request.ChannelId, () => sandbox.DeliverAsync(request, cancellationToken), (line, token) => line.DeliverAsync(request, token, cancellationToken));
 
-    public async ValueTask<DeliveryOutcome> MulticastAsync(MulticastRequest request, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        var settings = await channels.GetAsync(request.ChannelId);
-        return string.IsNullOrEmpty(settings?.AccessToken)
-            ? await sandbox.MulticastAsync(request, cancellationToken)
-            : await _line.Value.MulticastAsync(request, settings.AccessToken, cancellationToken);
-    }
+    public ValueTask<DeliveryOutcome> MulticastAsync(MulticastRequest request, CancellationToken cancellationToken) =>
+        RouteAsync(request.ChannelId, () => sandbox.MulticastAsync(request, cancellationToken), (line, token) => line.MulticastAsync(request, token, cancellationToken));
 
-    public async ValueTask<DeliveryOutcome> ReplyAsync(ReplyRequest request, CancellationToken cancellationToken)
+    public ValueTask<DeliveryOutcome> ReplyAsync(ReplyRequest request, CancellationToken cancellationToken) =>
+        RouteAsync(request.ChannelId, () => sandbox.ReplyAsync(request, cancellationToken), (line, token) => line.ReplyAsync(request, token, cancellationToken));
+
+    private async ValueTask<DeliveryOutcome> RouteAsync(
+        string channelId, Func<ValueTask<DeliveryOutcome>> toSandbox, Func<LineMessageDelivery, string, ValueTask<DeliveryOutcome>> toLine)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        var settings = await channels.GetAsync(request.ChannelId);
-        return string.IsNullOrEmpty(settings?.AccessToken)
-            ? await sandbox.ReplyAsync(request, cancellationToken)
-            : await _line.Value.ReplyAsync(request, settings.AccessToken, cancellationToken);
+        var settings = await channels.GetAsync(channelId);
+        return string.IsNullOrEmpty(settings?.AccessToken) ? await toSandbox() : await toLine(_line.Value, settings.AccessToken);
     }
 }

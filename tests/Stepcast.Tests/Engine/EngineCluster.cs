@@ -37,30 +37,12 @@ public sealed class EngineCluster : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var builder = new InProcessTestClusterBuilder(2);
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["Stepcast:Engine:CatalogCacheDuration"] = "00:00:00",
-                // The coalescing window runs on the engine clock, which only moves when a test moves it.
-                ["Stepcast:Delivery:MulticastWindow"] = "00:00:00",
-            })
-            .Build();
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.Services.AddSingleton<TimeProvider>(Clock);
-            silo.Services.AddKeyedSingleton<TimeProvider>(ReminderTimeProviderNames.Reminders, Clock);
-            silo.Services.AddSingleton(Deliveries);
             silo.AddMemoryGrainStorageAsDefault();
             silo.AddMemoryGrainStorage(StorageNames.Friends);
             silo.UseInMemoryReminderService();
-            silo.AddStepcastEngineServices(configuration);
-            // Load reminders a day ahead, so each one fires as soon as fake time passes it rather than at the
-            // first table refresh after it (the default window is ten minutes, refreshed every five).
-            silo.Configure<ReminderOptions>(options =>
-            {
-                options.ReminderLoadingWindow = TimeSpan.FromDays(1);
-                options.RefreshReminderListPeriod = TimeSpan.FromMinutes(1);
-            });
+            silo.AddFakeTimeEngine(Clock, Deliveries);
         });
         _cluster = builder.Build();
         await _cluster.DeployAsync();
@@ -124,6 +106,36 @@ public sealed class EngineCluster : IAsyncLifetime
 
             await Task.Delay(100);
         }
+    }
+}
+
+public static class FakeTimeEngineSiloExtensions
+{
+    /// <summary>
+    /// Engine services on one fake clock (the engine's and the reminders'), delivering to a shared recorder. Storage
+    /// and clustering are the caller's.
+    /// </summary>
+    public static ISiloBuilder AddFakeTimeEngine(this ISiloBuilder silo, FakeTimeProvider clock, SandboxDeliveryRecorder deliveries)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Stepcast:Engine:CatalogCacheDuration"] = "00:00:00",
+                // The coalescing window runs on the engine clock, which only moves when a test moves it.
+                ["Stepcast:Delivery:MulticastWindow"] = "00:00:00",
+            })
+            .Build();
+        silo.Services.AddSingleton<TimeProvider>(clock);
+        silo.Services.AddKeyedSingleton<TimeProvider>(ReminderTimeProviderNames.Reminders, clock);
+        silo.Services.AddSingleton(deliveries);
+        silo.AddStepcastEngineServices(configuration);
+        // Load reminders a day ahead, so each one fires as soon as fake time passes it rather than at the first
+        // table refresh after it (the default window is ten minutes, refreshed every five).
+        return silo.Configure<ReminderOptions>(options =>
+        {
+            options.ReminderLoadingWindow = TimeSpan.FromDays(1);
+            options.RefreshReminderListPeriod = TimeSpan.FromMinutes(1);
+        });
     }
 }
 

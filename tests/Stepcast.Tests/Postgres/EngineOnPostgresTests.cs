@@ -36,23 +36,12 @@ public sealed class EngineOnPostgresTests(PostgresServer postgres) : IAsyncLifet
         }
 
         _deliveries = new SandboxDeliveryRecorder(_clock);
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["Stepcast:Engine:CatalogCacheDuration"] = "00:00:00", ["Stepcast:Delivery:MulticastWindow"] = "00:00:00" })
-            .Build();
         var builder = new InProcessTestClusterBuilder(1);
         builder.Options.ConfigureFileLogging = false;
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.Services.AddSingleton<TimeProvider>(_clock);
-            silo.Services.AddKeyedSingleton<TimeProvider>(ReminderTimeProviderNames.Reminders, _clock);
-            silo.Services.AddSingleton(_deliveries);
             silo.UseStepcastPostgresStorageAndReminders(connectionString);
-            silo.AddStepcastEngineServices(configuration);
-            silo.Configure<ReminderOptions>(options =>
-            {
-                options.ReminderLoadingWindow = TimeSpan.FromDays(1);
-                options.RefreshReminderListPeriod = TimeSpan.FromMinutes(1);
-            });
+            silo.AddFakeTimeEngine(_clock, _deliveries);
         });
         _cluster = builder.Build();
         await _cluster.DeployAsync();
