@@ -66,6 +66,8 @@ public sealed class BenchTopology : IAsyncDisposable
                     await api.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(30), cancellationToken);
                     run.Silo = api;
                     run.ApiBaseUrl = $"http://127.0.0.1:{port}";
+                    // A client on the fixed gateway port would talk to whichever silo holds it: make sure it is ours.
+                    await RequireListenerAsync(30000, api.Id, cancellationToken);
                     run.EmbeddedGatewayPort = 30000;
                     break;
                 }
@@ -112,6 +114,25 @@ public sealed class BenchTopology : IAsyncDisposable
         {
             await run.DisposeAsync();
             throw;
+        }
+    }
+
+    private static async Task RequireListenerAsync(int port, int processId, CancellationToken cancellationToken)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("ss") { RedirectStandardOutput = true };
+        foreach (var argument in (string[])["-ltnpH", $"sport = :{port}"])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var ss = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException("Could not run ss.");
+        var listeners = await ss.StandardOutput.ReadToEndAsync(cancellationToken);
+        await ss.WaitForExitAsync(cancellationToken);
+        var lines = listeners.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (lines.Length == 0 || !lines.All(line => line.Contains($"pid={processId},", StringComparison.Ordinal)))
+        {
+            throw new InvalidOperationException(
+                $"Port {port} is not held by the Api process {processId} but by: {listeners.Trim()}. Another silo uses Orleans' default localhost ports; stop it first.");
         }
     }
 
