@@ -14,6 +14,7 @@ public sealed class BenchTopology : IAsyncDisposable
     public const string ChannelSecret = "bench-channel-secret";
 
     private readonly List<IAsyncDisposable> _owned = [];
+    private string? _scenarioFolder;
 
     public required string Name { get; init; }
 
@@ -40,6 +41,7 @@ public sealed class BenchTopology : IAsyncDisposable
         {
             var scenarios = Path.Combine(Path.GetTempPath(), "stepcast-load-scenarios-" + Guid.NewGuid().ToString("N")[..8]);
             Directory.CreateDirectory(scenarios);
+            run._scenarioFolder = scenarios;
             await File.WriteAllTextAsync(Path.Combine(scenarios, "bench.json"), scenarioJson, cancellationToken);
             var common = new Dictionary<string, string>
             {
@@ -142,6 +144,11 @@ public sealed class BenchTopology : IAsyncDisposable
         for (var i = _owned.Count - 1; i >= 0; i--)
         {
             await _owned[i].DisposeAsync();
+        }
+
+        if (_scenarioFolder is not null && Directory.Exists(_scenarioFolder))
+        {
+            Directory.Delete(_scenarioFolder, recursive: true);
         }
     }
 }
