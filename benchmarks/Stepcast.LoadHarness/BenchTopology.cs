@@ -1,0 +1,154 @@
+using System.Globalization;
+
+namespace Stepcast.LoadHarness;
+
+/// <summary>
+/// The hosts of a run, as separate processes from the Release build: <c>embedded</c> is one Api process with the
+/// silo inside (in-memory storage and reminders); <c>postgres</c> is the cluster topology on PostgreSQL — one silo
+/// process and, when HTTP is needed, the Api process as its Orleans client — because the embedded host has no
+/// PostgreSQL option. Deliveries go to the fake LINE server (the channel has an access token).
+/// </summary>
+public sealed class BenchTopology : IAsyncDisposable
+{
+    public const string ChannelId = "bench";
+    public const string ChannelSecret = "bench-channel-secret";
+
+    private readonly List<IAsyncDisposable> _owned = [];
+    private string? _scenarioFolder;
+
+    public required string Name { get; init; }
+
+    /// <summary>The process that hosts the grains (the Api when embedded, the silo on PostgreSQL).</summary>
+    public StepcastProcess Silo { get; private set; } = null!;
+
+    public string? ApiBaseUrl { get; private set; }
+
+    public ThrowawayPostgres? Postgres { get; private set; }
+
+    /// <summary>The Stepcast processes of the run (the PostgreSQL server's own CPU is not included).</summary>
+    public IReadOnlyList<StepcastProcess> Processes => _owned.OfType<StepcastProcess>().ToList();
+
+    public TimeSpan CpuTime() => Processes.Aggregate(TimeSpan.Zero, (sum, process) => sum + process.CpuTime());
+
+    /// <summary>Where an Orleans client finds the silo: the gateway port (embedded) or the membership table (postgres).</summary>
+    public int? EmbeddedGatewayPort { get; private set; }
+
+    public static async Task<BenchTopology> StartAsync(
+        string topology, string scenarioJson, string lineBaseUrl, bool withApi, HarnessArgs args, CancellationToken cancellationToken)
+    {
+        var run = new BenchTopology { Name = topology };
+        try
+        {
+            var scenarios = Path.Combine(Path.GetTempPath(), "stepcast-load-scenarios-" + Guid.NewGuid().ToString("N")[..8]);
+            Directory.CreateDirectory(scenarios);
+            run._scenarioFolder = scenarios;
+            await File.WriteAllTextAsync(Path.Combine(scenarios, "bench.json"), scenarioJson, cancellationToken);
+            var common = new Dictionary<string, string>
+            {
+                ["Stepcast__Channels__0__ChannelId"] = ChannelId,
+                ["Stepcast__Channels__0__ChannelSecret"] = ChannelSecret,
+                ["Stepcast__Channels__0__AccessToken"] = "bench-access-token",
+                ["Stepcast__Sandbox__ScenarioFolder"] = scenarios,
+                // No sandbox: its wait compression would make a 7-day wait last 7 seconds.
+                ["Stepcast__Sandbox__Enabled"] = "false",
+                ["Line__ApiBaseUrl"] = lineBaseUrl,
+                ["Line__DataApiBaseUrl"] = lineBaseUrl,
+            };
+
+            switch (topology)
+            {
+                case "embedded":
+                {
+                    // UseLocalhostClustering's fixed ports (11111, 30000): if another silo holds them, the Api exits and
+                    // WaitForOutputAsync reports its output.
+                    var port = Ports.FreeLoopbackPort();
+                    var api = StepcastProcess.Start("api (embedded)", "Api", new Dictionary<string, string>(common) { ["Urls"] = $"http://127.0.0.1:{port}" });
+                    run._owned.Add(api);
+                    await api.WaitForOutputAsync("Published sample scenario", TimeSpan.FromSeconds(90), cancellationToken);
+                    await api.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(30), cancellationToken);
+                    run.Silo = api;
+                    run.ApiBaseUrl = $"http://127.0.0.1:{port}";
+                    // A client on the fixed gateway port would talk to whichever silo holds it: make sure it is ours.
+                    await RequireListenerAsync(30000, api.Id, cancellationToken);
+                    run.EmbeddedGatewayPort = 30000;
+                    break;
+                }
+
+                case "postgres":
+                {
+                    run.Postgres = await ThrowawayPostgres.StartAsync(args.String("--pg"), args.String("--pg-synchronous-commit") != "off", cancellationToken);
+                    run._owned.Add(run.Postgres);
+                    var cluster = new Dictionary<string, string>(common)
+                    {
+                        ["Stepcast__Topology"] = "Cluster",
+                        ["ConnectionStrings__Stepcast"] = run.Postgres.ConnectionString,
+                        ["Stepcast__Cluster__ClusterId"] = "stepcast-load",
+                        ["Stepcast__Cluster__ServiceId"] = "stepcast-load",
+                    };
+                    var silo = StepcastProcess.Start("silo", "Silo", new Dictionary<string, string>(cluster)
+                    {
+                        ["Stepcast__Cluster__SiloPort"] = Ports.FreeLoopbackPort().ToString(CultureInfo.InvariantCulture),
+                        ["Stepcast__Cluster__GatewayPort"] = Ports.FreeLoopbackPort().ToString(CultureInfo.InvariantCulture),
+                        ["Stepcast__Cluster__SiloName"] = "load-silo",
+                    });
+                    run._owned.Add(silo);
+                    await silo.WaitForOutputAsync("Published sample scenario", TimeSpan.FromSeconds(90), cancellationToken);
+                    run.Silo = silo;
+                    if (withApi)
+                    {
+                        var port = Ports.FreeLoopbackPort();
+                        var api = StepcastProcess.Start("api (cluster client)", "Api", new Dictionary<string, string>(cluster) { ["Urls"] = $"http://127.0.0.1:{port}" });
+                        run._owned.Add(api);
+                        await api.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(90), cancellationToken);
+                        run.ApiBaseUrl = $"http://127.0.0.1:{port}";
+                    }
+
+                    break;
+                }
+
+                default:
+                    throw new ArgumentException($"Unknown topology '{topology}': embedded or postgres.");
+            }
+
+            return run;
+        }
+        catch
+        {
+            await run.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static async Task RequireListenerAsync(int port, int processId, CancellationToken cancellationToken)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("ss") { RedirectStandardOutput = true };
+        foreach (var argument in (string[])["-ltnpH", $"sport = :{port}"])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var ss = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException("Could not run ss.");
+        var listeners = await ss.StandardOutput.ReadToEndAsync(cancellationToken);
+        await ss.WaitForExitAsync(cancellationToken);
+        var lines = listeners.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (lines.Length == 0 || !lines.All(line => line.Contains($"pid={processId},", StringComparison.Ordinal)))
+        {
+            throw new InvalidOperationException(
+                $"Port {port} is not held by the Api process {processId} but by: {listeners.Trim()}. Another silo uses Orleans' default localhost ports; stop it first.");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // Hosts first, then the database they write to.
+        for (var i = _owned.Count - 1; i >= 0; i--)
+        {
+            await _owned[i].DisposeAsync();
+        }
+
+        if (_scenarioFolder is not null && Directory.Exists(_scenarioFolder))
+        {
+            Directory.Delete(_scenarioFolder, recursive: true);
+        }
+    }
+}

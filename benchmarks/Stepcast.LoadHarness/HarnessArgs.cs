@@ -1,0 +1,24 @@
+using System.Globalization;
+
+namespace Stepcast.LoadHarness;
+
+/// <summary>The harness's command line: <c>mode --name value …</c>.</summary>
+public sealed class HarnessArgs(string[] args)
+{
+    public string Mode => args.Length > 0 ? args[0] : "";
+
+    public int Int(string name, int fallback) =>
+        String(name) is { } text && int.TryParse(text, CultureInfo.InvariantCulture, out var value) ? value : fallback;
+
+    public string? String(string name)
+    {
+        var at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+    }
+
+    public IReadOnlyList<int> Ints(string name, IReadOnlyList<int> fallback) =>
+        String(name) is { } text
+            ? text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(part => int.Parse(part, CultureInfo.InvariantCulture)).ToList()
+            : fallback;
+}

@@ -1,0 +1,147 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Stepcast.LoadHarness;
+
+/// <summary>
+/// A Stepcast host (the Api or the Silo) as a child process, started from the Release build output
+/// (<c>dotnet src/Api/bin/Release/net10.0/Stepcast.Api.dll</c>), so the figures are those of the shipped host
+/// in its own process with its own GC, not of the harness. Killed (by its process id) on dispose.
+/// </summary>
+public sealed class StepcastProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private StepcastProcess(string name, Process process)
+    {
+        Name = name;
+        _process = process;
+    }
+
+    public string Name { get; }
+
+    public int Id => _process.Id;
+
+    /// <summary>The Release build output of <paramref name="project"/> (<c>Api</c> or <c>Silo</c>).</summary>
+    public static string BuildOutput(string project)
+    {
+        var dll = Path.Combine(RepositoryRoot(), "src", project, "bin", "Release", "net10.0", $"Stepcast.{project}.dll");
+        return File.Exists(dll)
+            ? dll
+            : throw new InvalidOperationException($"{dll} is missing: build first with `dotnet build benchmarks/Stepcast.LoadHarness -c Release`.");
+    }
+
+    public static StepcastProcess Start(string name, string project, IReadOnlyDictionary<string, string> environment)
+    {
+        var dll = BuildOutput(project);
+        // The Api reads appsettings.json from its content root, the working folder.
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = Path.GetDirectoryName(dll)!, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(dll);
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {dll}.");
+        var child = new StepcastProcess(name, process);
+        process.OutputDataReceived += (_, e) => child.Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => child.Keep(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return child;
+    }
+
+    /// <summary>Waits until the process has written a line containing <paramref name="marker"/>.</summary>
+    public async Task WaitForOutputAsync(string marker, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!_output.Any(line => line.Contains(marker, StringComparison.Ordinal)))
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"{Name} exited with {_process.ExitCode}:\n{string.Join('\n', _output.TakeLast(40))}");
+            }
+
+            if (deadline.Elapsed > timeout)
+            {
+                throw new TimeoutException($"{Name} did not write '{marker}' within {timeout.TotalSeconds:0} s:\n{string.Join('\n', _output.TakeLast(40))}");
+            }
+
+            await Task.Delay(200, cancellationToken);
+        }
+    }
+
+    /// <summary>Resident set size now and at its peak (VmRSS, VmHWM), in bytes.</summary>
+    public (long Rss, long PeakRss) Memory()
+    {
+        long Read(string field) => File.ReadLines($"/proc/{_process.Id}/status")
+            .Where(line => line.StartsWith(field + ":", StringComparison.Ordinal))
+            .Select(line => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024)
+            .FirstOrDefault();
+        return (Read("VmRSS"), Read("VmHWM"));
+    }
+
+    /// <summary>CPU time (user + system) the process has used so far.</summary>
+    public TimeSpan CpuTime()
+    {
+        _process.Refresh();
+        return _process.TotalProcessorTime;
+    }
+
+    /// <summary>Lines the process wrote that look like problems (warnings, errors, exceptions), for the report.</summary>
+    public IReadOnlyList<string> Problems() =>
+        _output.Where(line => line.Contains("warn:", StringComparison.Ordinal) || line.Contains("fail:", StringComparison.Ordinal)
+                || line.Contains("crit:", StringComparison.Ordinal) || line.Contains("Exception", StringComparison.Ordinal)).ToList();
+
+    private void Keep(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        _output.Enqueue(line);
+        while (_output.Count > 2000 && _output.TryDequeue(out _))
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Orleans.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Run the harness from the repository's build output (Orleans.sln not found above it).");
+    }
+}
+
+public static class Ports
+{
+    public static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
