@@ -20,7 +20,9 @@ public static class StepcastSiloBuilderExtensions
         switch (topology)
         {
             case StepcastTopology.Embedded:
-                silo.UseLocalhostClustering();
+                // Ports are settings here too, so two embedded hosts (or a load run beside a test run) can share a machine.
+                var local = ClusterSettings.From(configuration);
+                silo.UseLocalhostClustering(local.SiloPort, local.GatewayPort);
                 silo.AddMemoryGrainStorageAsDefault();
                 silo.AddMemoryGrainStorage(StorageNames.Friends);
                 silo.UseInMemoryReminderService();
