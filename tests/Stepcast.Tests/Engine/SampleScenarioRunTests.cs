@@ -145,6 +145,9 @@ public sealed class SampleScenarioRunTests(EngineCluster cluster)
         SetClock(day.AddHours(10));
         await cluster.Friend(channel, "Ubuys").RecordEvent(new FriendEventCommand { At = day.AddHours(10), Name = "cart_abandoned" });
         await cluster.Friend(channel, "Uwaits").RecordEvent(new FriendEventCommand { At = day.AddHours(10), Name = "cart_abandoned" });
+        // The reminders go out in the background: let them land before the clock moves on.
+        await cluster.WaitForDeliveriesAsync(channel, "Ubuys", 1, advanceClock: false);
+        await cluster.WaitForDeliveriesAsync(channel, "Uwaits", 1, advanceClock: false);
         SetClock(day.AddHours(23));
         await cluster.Friend(channel, "Unight").RecordEvent(new FriendEventCommand { At = day.AddHours(23), Name = "cart_abandoned" });
         await cluster.WaitForDeliveriesAsync(channel, "Unight", 1, advanceClock: false);
