@@ -57,10 +57,11 @@ public sealed class SiloKillTests(PostgresServer postgres)
         Assert.Equal(2 * friends.Count, perFriendAndStep.Values.Sum());
     }
 
+    /// <summary>Waits until <paramref name="count"/> messages reached friends, counting each multicast recipient.</summary>
     private static async Task WaitForDeliveriesAsync(FakeLineServer line, int count)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
-        while (line.Deliveries.Count < count && DateTime.UtcNow < deadline)
+        while (line.Deliveries.Snapshot().Sum(d => d.Recipients.Count) < count && DateTime.UtcNow < deadline)
         {
             await Task.Delay(250);
         }
