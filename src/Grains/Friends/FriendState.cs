@@ -32,6 +32,8 @@ public sealed class FriendState
     /// <summary>Ids of recently handled events, so LINE's redeliveries change nothing.</summary>
     [Id(12)] public List<string> RecentEventIds { get; set; } = [];
     [Id(13)] public long EnrollmentsStarted { get; set; }
+    /// <summary>The friend is listed in its channel's directory (for segment campaigns).</summary>
+    [Id(14)] public bool InDirectory { get; set; }
 }
 
 /// <summary>
@@ -87,6 +89,8 @@ public enum HistoryKind
     Ended,
     /// <summary>An auto-reply answered the friend's text through the reply API; the detail is the rule's first keyword.</summary>
     Replied,
+    /// <summary>The friend followed a tracked link of a sent step; the detail is the link's original URL.</summary>
+    Clicked,
 }
 
 /// <summary>One line of a friend's history: what happened, in which scenario step, and why.</summary>

@@ -2,10 +2,12 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Stepcast.Grains.Channels;
+using Stepcast.Grains.Clicks;
 using Stepcast.Grains.Delivery;
 using Stepcast.Grains.Delivery.Multicast;
 using Stepcast.Grains.Line;
 using Stepcast.Grains.RateLimiting;
+using Stepcast.Grains.Stats;
 
 namespace Stepcast.Grains.Hosting;
 
@@ -41,6 +43,10 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton<IMessageDelivery>(sp => sp.GetRequiredService<ChannelRoutingDelivery>());
         services.TryAddSingleton<IMulticastDelivery>(sp => sp.GetRequiredService<ChannelRoutingDelivery>());
         services.TryAddSingleton<MulticastCoalescer>();
+        services.AddOptions<StatsOptions>().Bind(configuration.GetSection(StatsOptions.SectionName));
+        services.AddOptions<ClickOptions>().Bind(configuration.GetSection(ClickOptions.SectionName));
+        services.TryAddSingleton<StatsCollector>();
+        services.TryAddSingleton<ClickTokens>();
         return services;
     }
 }
