@@ -44,6 +44,7 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton<IMulticastDelivery>(sp => sp.GetRequiredService<ChannelRoutingDelivery>());
         services.TryAddSingleton<MulticastCoalescer>();
         services.AddOptions<StatsOptions>().Bind(configuration.GetSection(StatsOptions.SectionName));
+        services.AddOptions<Campaigns.CampaignOptions>().Bind(configuration.GetSection(Campaigns.CampaignOptions.SectionName));
         services.AddOptions<ClickOptions>().Bind(configuration.GetSection(ClickOptions.SectionName));
         services.TryAddSingleton<StatsCollector>();
         services.TryAddSingleton<ClickTokens>();
