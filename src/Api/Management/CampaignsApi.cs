@@ -26,7 +26,9 @@ public static class CampaignsApi
         var campaigns = app.MapGroup("/api/v1/channels/{channelId}/campaigns").WithTags("Campaigns");
         campaigns.MapPost("/", Start).WithName("StartCampaign")
             .WithSummary("Start a scenario for an audience: an NDJSON/CSV upload of LINE user ids, or a JSON segment")
-            .Accepts<StartSegmentCampaignRequest>("application/json", "application/x-ndjson", "text/csv");
+            // No Accepts metadata: routing would answer another media type with a bare 415 before the handler could name the header.
+            .WithDescription("Body: application/x-ndjson or text/csv with ?scenarioId=…&followingOnly=…, or application/json "
+                + "{ scenarioId, segment, followingOnly } (StartSegmentCampaignRequest). Header Idempotency-Key: the same key is the same campaign.");
         campaigns.MapGet("/", List).WithName("ListCampaigns").WithSummary("The channel's campaigns, oldest first, a page at a time");
         campaigns.MapGet("/{campaignId}", Get).WithName("GetCampaign").WithSummary("A campaign and its progress");
         campaigns.MapPost("/{campaignId}/cancel", Cancel).WithName("CancelCampaign").WithSummary("Stop enrolling; runs already started go on");

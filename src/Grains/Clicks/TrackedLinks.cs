@@ -73,7 +73,12 @@ public static partial class TrackedLinks
                     }
                     else if (property.Value.ValueKind == JsonValueKind.String && isText && depth == 0 && property.Name == "text")
                     {
-                        writer.WriteStringValue(WebUrl().Replace(property.Value.GetString()!, match => replace(match.Value)));
+                        writer.WriteStringValue(WebUrl().Replace(property.Value.GetString()!, match =>
+                        {
+                            // A sentence's full stop or comma right after a URL belongs to the sentence.
+                            var url = match.Value.TrimEnd('.', ',', ';', ':', '!', '?', '。', '、');
+                            return replace(url) + match.Value[url.Length..];
+                        }));
                     }
                     else
                     {

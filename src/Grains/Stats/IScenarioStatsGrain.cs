@@ -10,6 +10,7 @@ namespace Stepcast.Grains.Stats;
 /// </summary>
 public interface IScenarioStatsGrain : IGrainWithStringKey
 {
+    /// <summary>Adds a delta; a delta already applied (same source, a sequence not above the last one applied) changes nothing.</summary>
     Task Add(ScenarioStatsDelta delta);
 
     [ReadOnly]
@@ -36,6 +37,9 @@ public sealed record ScenarioStatsDelta
     [Id(0)] public long Entered { get; init; }
     [Id(1)] public ImmutableDictionary<string, StepStats> Steps { get; init; } = ImmutableDictionary<string, StepStats>.Empty;
     [Id(2)] public ImmutableArray<ActiveRunsChange> ActiveRuns { get; init; } = [];
+    /// <summary>The collector that sent it (one per silo start) and its number there: a retried delta is applied once.</summary>
+    [Id(3)] public string? Source { get; init; }
+    [Id(4)] public long Sequence { get; init; }
 }
 
 /// <summary>Runs that arrived at (positive) or left (negative) a step due on a day.</summary>

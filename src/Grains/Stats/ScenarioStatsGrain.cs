@@ -12,6 +12,15 @@ public sealed class ScenarioStatsState
     /// <summary>Step id → UTC day ("yyyy-MM-dd", plain strings so JSON storage needs no special keys) → runs due.</summary>
     [Id(2)] public Dictionary<string, Dictionary<string, long>> ActiveRuns { get; set; } = new(StringComparer.Ordinal);
     [Id(3)] public DateTimeOffset? UpdatedAt { get; set; }
+    /// <summary>Per collector: the last sequence applied and when, so a retried delta is not counted twice.</summary>
+    [Id(4)] public Dictionary<string, AppliedDelta> Sources { get; set; } = new(StringComparer.Ordinal);
+}
+
+[GenerateSerializer]
+public sealed class AppliedDelta
+{
+    [Id(0)] public long Sequence { get; set; }
+    [Id(1)] public DateTimeOffset At { get; set; }
 }
 
 public sealed class ScenarioStatsGrain(
@@ -20,10 +29,28 @@ public sealed class ScenarioStatsGrain(
 {
     private const string DayFormat = "yyyy-MM-dd";
 
+    /// <summary>A collector retries within seconds; one not heard from for this long has stopped with its silo.</summary>
+    private static readonly TimeSpan ForgetSourcesAfter = TimeSpan.FromDays(1);
+
     private ScenarioStatsState Stats => state.State;
 
     async Task IScenarioStatsGrain.Add(ScenarioStatsDelta delta)
     {
+        var now = timeProvider.GetUtcNow();
+        if (delta.Source is { } source)
+        {
+            if (Stats.Sources.TryGetValue(source, out var applied) && delta.Sequence <= applied.Sequence)
+            {
+                return;
+            }
+
+            Stats.Sources[source] = new AppliedDelta { Sequence = delta.Sequence, At = now };
+            foreach (var stale in Stats.Sources.Where(s => now - s.Value.At > ForgetSourcesAfter).Select(s => s.Key).ToList())
+            {
+                Stats.Sources.Remove(stale);
+            }
+        }
+
         Stats.Entered += delta.Entered;
         foreach (var (stepId, step) in delta.Steps)
         {
@@ -54,7 +81,7 @@ public sealed class ScenarioStatsGrain(
             }
         }
 
-        Stats.UpdatedAt = timeProvider.GetUtcNow();
+        Stats.UpdatedAt = now;
         await state.WriteStateAsync();
     }
 

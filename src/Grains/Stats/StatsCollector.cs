@@ -7,14 +7,20 @@ namespace Stepcast.Grains.Stats;
 
 /// <summary>
 /// A silo-local buffer of scenario counters: friend grains count here in memory (no grain call per send), and every
-/// <see cref="StatsOptions.FlushInterval"/> the sums go to one <see cref="IScenarioStatsGrain"/> per scenario. A flush
-/// that fails is merged back and tried again; deltas not yet flushed when a silo crashes are lost, so the figures may
-/// fall short by about one interval's worth of that silo's activity (and a flush whose answer was lost may count twice).
+/// <see cref="StatsOptions.FlushInterval"/> the sums go to one <see cref="IScenarioStatsGrain"/> per scenario. A delta
+/// that fails is sent again, unchanged and with the same sequence number, before anything newer for its scenario, so the
+/// stats grain applies it once even when only its answer was lost. Deltas not yet flushed when a silo crashes are lost:
+/// the figures may fall short by about one interval's worth of that silo's activity.
 /// </summary>
 public sealed partial class StatsCollector(IGrainFactory grains, IOptions<StatsOptions> options, ILogger<StatsCollector> logger) : BackgroundService
 {
     private readonly Lock _lock = new();
+    private readonly string _source = Guid.NewGuid().ToString("N");
+    private readonly SemaphoreSlim _flushing = new(1, 1);
+    /// <summary>Deltas sent and not yet acknowledged; only touched while holding <see cref="_flushing"/>.</summary>
+    private readonly Dictionary<(string ChannelId, string ScenarioId), ScenarioStatsDelta> _unconfirmed = [];
     private Dictionary<(string ChannelId, string ScenarioId), PendingDelta> _pending = [];
+    private long _sequence;
 
     public void Count(string channelId, string scenarioId, string stepId, StepCounter counter, long by = 1)
     {
@@ -50,34 +56,44 @@ public sealed partial class StatsCollector(IGrainFactory grains, IOptions<StatsO
     /// <summary>Sends every counter buffered so far to the scenario stats grains.</summary>
     public async Task FlushAsync()
     {
-        Dictionary<(string ChannelId, string ScenarioId), PendingDelta> taken;
-        lock (_lock)
+        await _flushing.WaitAsync();
+        try
         {
-            if (_pending.Count == 0)
+            lock (_lock)
             {
-                return;
-            }
-
-            taken = _pending;
-            _pending = [];
-        }
-
-        await Task.WhenAll(taken.Select(async entry =>
-        {
-            try
-            {
-                await grains.GetGrain<IScenarioStatsGrain>(ScenarioStatsKey.Format(entry.Key.ChannelId, entry.Key.ScenarioId))
-                    .Add(entry.Value.ToDelta());
-            }
-            catch (Exception exception)
-            {
-                LogFlushFailed(exception, entry.Key.ChannelId, entry.Key.ScenarioId);
-                lock (_lock)
+                foreach (var (key, pending) in _pending.ToList())
                 {
-                    PendingFor(entry.Key.ChannelId, entry.Key.ScenarioId).Merge(entry.Value);
+                    // A scenario whose last delta is unacknowledged keeps collecting until that one is through.
+                    if (!_unconfirmed.ContainsKey(key))
+                    {
+                        _unconfirmed[key] = pending.ToDelta() with { Source = _source, Sequence = ++_sequence };
+                        _pending.Remove(key);
+                    }
                 }
             }
-        }));
+
+            var sent = await Task.WhenAll(_unconfirmed.ToList().Select(async entry =>
+            {
+                try
+                {
+                    await grains.GetGrain<IScenarioStatsGrain>(ScenarioStatsKey.Format(entry.Key.ChannelId, entry.Key.ScenarioId)).Add(entry.Value);
+                    return entry.Key;
+                }
+                catch (Exception exception)
+                {
+                    LogFlushFailed(exception, entry.Key.ChannelId, entry.Key.ScenarioId);
+                    return ((string, string)?)null;
+                }
+            }));
+            foreach (var key in sent.OfType<(string, string)>())
+            {
+                _unconfirmed.Remove(key);
+            }
+        }
+        finally
+        {
+            _flushing.Release();
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -119,7 +135,7 @@ public sealed partial class StatsCollector(IGrainFactory grains, IOptions<StatsO
         return pending;
     }
 
-    [LoggerMessage(LogLevel.Warning, "Could not flush the stats of {ChannelId}/{ScenarioId}; kept for the next flush")]
+    [LoggerMessage(LogLevel.Warning, "Could not flush the stats of {ChannelId}/{ScenarioId}; sent again at the next flush")]
     private partial void LogFlushFailed(Exception exception, string channelId, string scenarioId);
 
     [LoggerMessage(LogLevel.Warning, "The last stats flush before the silo stopped failed; its counters are lost")]
@@ -130,20 +146,6 @@ public sealed partial class StatsCollector(IGrainFactory grains, IOptions<StatsO
         public long Entered;
         public readonly Dictionary<string, StepStats> Steps = new(StringComparer.Ordinal);
         public readonly Dictionary<(string StepId, DateOnly Day), long> ActiveRuns = [];
-
-        public void Merge(PendingDelta other)
-        {
-            Entered += other.Entered;
-            foreach (var (stepId, step) in other.Steps)
-            {
-                Steps[stepId] = Steps.GetValueOrDefault(stepId, StepStats.Zero).Plus(step);
-            }
-
-            foreach (var (at, runs) in other.ActiveRuns)
-            {
-                ActiveRuns[at] = ActiveRuns.GetValueOrDefault(at) + runs;
-            }
-        }
 
         public ScenarioStatsDelta ToDelta() => new()
         {

@@ -12,7 +12,8 @@ namespace Stepcast.Tests.Campaigns;
 [Collection(EmbeddedHostCollection.Name)]
 public sealed class CampaignApiTests(ManagementHostFactory host) : IClassFixture<ManagementHostFactory>
 {
-    private readonly HttpClient _http = host.CreateClient();
+    // No redirect handling: it would buffer each request body before sending it, and the gated uploads here must stream.
+    private readonly HttpClient _http = host.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
 
     private static string Campaigns(string channelId) => $"/api/v1/channels/{channelId}/campaigns";
 
