@@ -6,6 +6,7 @@ return harness.Mode switch
     "push" => await PushBenchmark.RunFromArgsAsync(args),
     "ingest" => await IngestBenchmark.RunAsync(harness),
     "enroll" => await EnrollBenchmark.RunAsync(harness),
+    "campaign-upload" => await CampaignUploadBenchmark.RunAsync(harness),
     _ => Usage(),
 };
 

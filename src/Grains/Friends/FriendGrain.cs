@@ -185,6 +185,12 @@ public sealed class FriendGrain(
         // Before anything is written: an audience of unknown or unmatched ids leaves no friend rows behind.
         if (command.FollowingOnly && Friend.Status != FriendStatus.Following)
         {
+            if (!state.RecordExists)
+            {
+                // A stranger in a million-id upload: keeping its empty activation for minutes would only cost memory.
+                DeactivateOnIdle();
+            }
+
             return new EnrollResult(Friend.Status == FriendStatus.Blocked ? EnrollOutcome.Blocked : EnrollOutcome.NotAFriend);
         }
 

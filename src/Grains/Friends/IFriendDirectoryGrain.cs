@@ -21,7 +21,7 @@ public interface IFriendDirectoryGrain : IGrainWithStringKey
 public static class FriendDirectory
 {
     /// <summary>Buckets per channel. Part of the stored layout: changing it strands the friends already listed.</summary>
-    public const int Buckets = 256;
+    public const int Buckets = 1024;
 
     /// <summary>FNV-1a over the id's characters: stable across processes and versions, unlike string.GetHashCode.</summary>
     public static int BucketOf(string lineUserId)

@@ -199,6 +199,40 @@ public sealed class CampaignApiTests(ManagementHostFactory host) : IClassFixture
     }
 
     [Fact]
+    public async Task An_upload_cut_off_by_the_client_is_resumed_by_a_repeat_without_enrolling_anyone_twice()
+    {
+        var channel = NewChannel("resume");
+        await host.PublishAsync(CampaignScenario(channel));
+        var followers = await host.FollowersAsync(channel, 6);
+        var firstHalf = string.Concat(followers[..3].Select(id => $"\"{id}\"\n"));
+        using var abort = new CancellationTokenSource();
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"{Campaigns(channel)}?scenarioId=spring-sale")
+        {
+            Content = new GatedContent(firstHalf, "", Task.Delay(Timeout.Infinite, abort.Token)).Typed(),
+        };
+        request.Headers.Add("Idempotency-Key", "resume-key");
+        var campaignId = Stepcast.Grains.Campaigns.CampaignIds.For(channel, "resume-key");
+
+        var uploading = _http.SendAsync(request, abort.Token);
+        await EventuallyAsync(() => CampaignAsync(channel, campaignId), c => c.TryGetProperty("progress", out _) && Progress(c, "enrolled") == 3);
+        await abort.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => uploading);
+        var interrupted = await EventuallyAsync(() => CampaignAsync(channel, campaignId), c => c.GetProperty("status").GetString() == "interrupted");
+        var repeat = await UploadAsync(channel, Ndjson(followers.Select(id => $"\"{id}\"")), "resume-key");
+        var resumed = await JsonAsync(repeat);
+
+        Assert.Equal("interrupted", interrupted.GetProperty("status").GetString());
+        Assert.Equal(HttpStatusCode.OK, repeat.StatusCode);
+        Assert.Equal("completed", resumed.GetProperty("status").GetString());
+        Assert.Equal(6, Progress(resumed, "enrolled"));
+        Assert.Equal(3, SkippedBy(resumed, "duplicate"));
+        foreach (var follower in followers)
+        {
+            Assert.Equal(1, await RunsOfAsync(channel, follower));
+        }
+    }
+
+    [Fact]
     public async Task A_segment_campaign_enrols_the_friends_matching_tags_and_attributes()
     {
         var channel = NewChannel("segment");
