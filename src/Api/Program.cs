@@ -1,4 +1,5 @@
 using Stepcast.Api.Hosting;
+using Stepcast.Api.Quota;
 using Stepcast.Api.Sandbox;
 using Stepcast.Api.Webhooks;
 
@@ -11,6 +12,7 @@ app.UseStatusCodePages();
 app.MapGet("/", () => TypedResults.Redirect("/sandbox")).ExcludeFromDescription();
 app.MapWebhooksApi();
 app.MapSandboxApi();
+app.MapQuotaApi();
 app.Run();
 
 /// <summary>Entry point, visible to the functional tests' WebApplicationFactory.</summary>

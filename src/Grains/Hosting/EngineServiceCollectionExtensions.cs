@@ -27,6 +27,7 @@ public static class EngineServiceCollectionExtensions
         services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection(DeliveryOptions.SectionName));
         services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.SectionName));
         services.AddOptions<QuotaOptions>().Bind(configuration.GetSection(QuotaOptions.SectionName));
+        services.AddOptions<PlanPricingOptions>().Bind(configuration.GetSection(PlanPricingOptions.SectionName));
         services.AddOptions<LineClientOptions>().Bind(configuration.GetSection(LineClientOptions.SectionName));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ScenarioCatalog>();
