@@ -1,4 +1,5 @@
 using Stepcast.Api.Hosting;
+using Stepcast.Api.Management;
 using Stepcast.Api.Sandbox;
 using Stepcast.Api.Webhooks;
 
@@ -9,6 +10,7 @@ var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.MapGet("/", () => TypedResults.Redirect("/sandbox")).ExcludeFromDescription();
+app.MapManagementApi();
 app.MapWebhooksApi();
 app.MapSandboxApi();
 app.Run();
