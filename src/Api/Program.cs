@@ -1,5 +1,5 @@
 using Stepcast.Api.Hosting;
-using Stepcast.Api.Quota;
+using Stepcast.Api.Management;
 using Stepcast.Api.Sandbox;
 using Stepcast.Api.Webhooks;
 
@@ -10,9 +10,9 @@ var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.MapGet("/", () => TypedResults.Redirect("/sandbox")).ExcludeFromDescription();
+app.MapManagementApi();
 app.MapWebhooksApi();
 app.MapSandboxApi();
-app.MapQuotaApi();
 app.Run();
 
 /// <summary>Entry point, visible to the functional tests' WebApplicationFactory.</summary>

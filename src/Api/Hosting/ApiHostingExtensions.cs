@@ -1,3 +1,4 @@
+using Stepcast.Api.Management;
 using Stepcast.Api.Sandbox;
 using Stepcast.Api.Webhooks;
 using Stepcast.Grains;
@@ -40,6 +41,7 @@ public static class ApiHostingExtensions
         }
 
         builder.AddWebhooks();
+        builder.AddManagementApi();
         return builder;
     }
 }

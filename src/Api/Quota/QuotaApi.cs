@@ -2,9 +2,11 @@ using System.Collections.Immutable;
 using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Stepcast.Api.Management;
 using Stepcast.Grains.Channels;
 using Stepcast.Grains.Quota;
 using Stepcast.Grains.Scenarios;
+using Stepcast.Grains.Tenants;
 using ValidationProblem = Microsoft.AspNetCore.Http.HttpResults.ValidationProblem;
 
 namespace Stepcast.Api.Quota;
@@ -15,22 +17,26 @@ namespace Stepcast.Api.Quota;
 /// </summary>
 public static class QuotaApi
 {
-    public static RouteGroupBuilder MapQuotaApi(this IEndpointRouteBuilder app)
+    public static IEndpointRouteBuilder MapQuotaApi(this IEndpointRouteBuilder app)
     {
-        var channel = app.MapGroup("/api/v1/channels/{channelId}").WithTags("Quota");
-        channel.MapGet("/quota", GetQuota).WithName("GetQuota")
+        var quota = app.MapChannelResource("/quota", "Quota");
+        quota.MapGet("", GetQuota).RequireScope(ApiScopes.Read).WithName("GetQuota")
             .WithSummary("This month's plan budget: used (Stepcast's and LINE's count), in flight, remaining, held sends, alerts");
-        channel.MapPut("/quota", SetQuota).WithName("SetQuota")
+        quota.MapPut("", SetQuota).RequireScope(ApiScopes.Write).WithName("SetQuota")
             .WithSummary("Sets the plan, the paid extra cap (standard), the policy when spent (pause or skip) and alert thresholds");
-        channel.MapPost("/quota/reconcile", Reconcile).WithName("ReconcileQuota")
+        quota.MapPost("/reconcile", Reconcile).RequireScope(ApiScopes.Write).WithName("ReconcileQuota")
             .WithSummary("Reads LINE's own quota and consumption now (also done every few minutes)");
-        channel.MapGet("/frequency-caps", GetFrequencyCaps).WithName("GetFrequencyCaps")
+
+        var caps = app.MapChannelResource("/frequency-caps", "Quota");
+        caps.MapGet("", GetFrequencyCaps).RequireScope(ApiScopes.Read).WithName("GetFrequencyCaps")
             .WithSummary("The per-friend caps across all scenarios, e.g. 1 a day and 3 a week");
-        channel.MapPut("/frequency-caps", SetFrequencyCaps).WithName("SetFrequencyCaps")
+        caps.MapPut("", SetFrequencyCaps).RequireScope(ApiScopes.Write).WithName("SetFrequencyCaps")
             .WithSummary("Replaces the per-friend caps; a capped step is deferred to the next allowed time");
-        channel.MapPost("/forecast", PostForecast).WithName("ForecastConsumption")
+
+        var forecast = app.MapChannelResource("/forecast", "Quota");
+        forecast.MapPost("", PostForecast).RequireScope(ApiScopes.Read).WithName("ForecastConsumption")
             .WithSummary("Predicts messages and cost per plan month from expected new friends and current enrollments");
-        return channel;
+        return app;
     }
 
     public sealed record QuotaSettingsRequest(
@@ -55,19 +61,12 @@ public static class QuotaApi
         string? ArrivalTime,
         string[]? ScenarioIds);
 
-    private static async Task<Results<Ok<QuotaStatus>, ProblemHttpResult>> GetQuota(string channelId, IGrainFactory grains) =>
-        await IsRegisteredAsync(grains, channelId)
-            ? TypedResults.Ok(await grains.GetGrain<IPlanQuotaGrain>(channelId).GetStatus())
-            : ChannelNotFound(channelId);
+    private static async Task<Ok<QuotaStatus>> GetQuota(string channelId, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.GetGrain<IPlanQuotaGrain>(channelId).GetStatus());
 
-    private static async Task<Results<Ok<QuotaStatus>, ValidationProblem, ProblemHttpResult>> SetQuota(
+    private static async Task<Results<Ok<QuotaStatus>, ValidationProblem>> SetQuota(
         string channelId, QuotaSettingsRequest body, IGrainFactory grains)
     {
-        if (!await IsRegisteredAsync(grains, channelId))
-        {
-            return ChannelNotFound(channelId);
-        }
-
         var quota = grains.GetGrain<IPlanQuotaGrain>(channelId);
         var current = await quota.GetSettings();
         var errors = new Dictionary<string, string[]>();
@@ -126,37 +125,22 @@ public static class QuotaApi
         return TypedResults.Ok(await quota.GetStatus());
     }
 
-    private static async Task<Results<Ok<QuotaStatus>, ProblemHttpResult>> Reconcile(string channelId, IGrainFactory grains)
+    private static async Task<Ok<QuotaStatus>> Reconcile(string channelId, IGrainFactory grains)
     {
-        if (!await IsRegisteredAsync(grains, channelId))
-        {
-            return ChannelNotFound(channelId);
-        }
-
         var quota = grains.GetGrain<IPlanQuotaGrain>(channelId);
         await quota.Reconcile();
         return TypedResults.Ok(await quota.GetStatus());
     }
 
-    private static async Task<Results<Ok<FrequencyCapsRequest>, ProblemHttpResult>> GetFrequencyCaps(string channelId, IGrainFactory grains)
+    private static async Task<Ok<FrequencyCapsRequest>> GetFrequencyCaps(string channelId, IGrainFactory grains)
     {
-        if (!await IsRegisteredAsync(grains, channelId))
-        {
-            return ChannelNotFound(channelId);
-        }
-
         var caps = (await grains.GetGrain<IChannelGrain>(channelId).GetCatalog()).FrequencyCaps;
         return TypedResults.Ok(new FrequencyCapsRequest([.. caps.Select(c => new FrequencyCapDto(c.Messages, FormatWindow(c.Window)))]));
     }
 
-    private static async Task<Results<Ok<FrequencyCapsRequest>, ValidationProblem, ProblemHttpResult>> SetFrequencyCaps(
+    private static async Task<Results<Ok<FrequencyCapsRequest>, ValidationProblem>> SetFrequencyCaps(
         string channelId, FrequencyCapsRequest body, IGrainFactory grains)
     {
-        if (!await IsRegisteredAsync(grains, channelId))
-        {
-            return ChannelNotFound(channelId);
-        }
-
         var given = body.FrequencyCaps ?? [];
         var errors = new Dictionary<string, string[]>();
         var caps = ImmutableArray.CreateBuilder<FrequencyCap>(given.Length);
@@ -184,15 +168,10 @@ public static class QuotaApi
         return errors.Count > 0 ? TypedResults.ValidationProblem(errors) : TypedResults.Ok(body with { FrequencyCaps = given });
     }
 
-    private static async Task<Results<Ok<Forecast>, ValidationProblem, ProblemHttpResult>> PostForecast(
+    private static async Task<Results<Ok<Forecast>, ValidationProblem>> PostForecast(
         string channelId, ForecastBody body, IGrainFactory grains, ScenarioCatalog catalog, TimeProvider clock,
         IOptions<PlanPricingOptions> pricing)
     {
-        if (!await IsRegisteredAsync(grains, channelId))
-        {
-            return ChannelNotFound(channelId);
-        }
-
         var errors = new Dictionary<string, string[]>();
         if (body.Months is < 1 or > 24)
         {
@@ -270,13 +249,6 @@ public static class QuotaApi
     /// <summary>Friends part-way through the scenarios; none until the scenario statistics can tell.</summary>
     private static Task<IReadOnlyList<RunsAtStep>> CurrentRunsAsync(IGrainFactory grains, string channelId, IReadOnlyList<ScenarioDefinition> scenarios) =>
         Task.FromResult<IReadOnlyList<RunsAtStep>>([]);
-
-    private static async Task<bool> IsRegisteredAsync(IGrainFactory grains, string channelId) =>
-        await grains.GetGrain<IChannelGrain>(channelId).GetSettings() is not null;
-
-    private static ProblemHttpResult ChannelNotFound(string channelId) =>
-        TypedResults.Problem(
-            title: "Channel not found", detail: $"No channel '{channelId}' is registered.", statusCode: StatusCodes.Status404NotFound);
 
     private static bool TryParseWindow(string? text, out TimeSpan window)
     {

@@ -1,17 +1,35 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Stepcast.Tests.Api;
+using Stepcast.Tests.Domain;
+using Stepcast.Tests.Management;
 
 namespace Stepcast.Tests.Quota;
 
-/// <summary>The quota, frequency-cap and forecast endpoints on the embedded host's sandbox channel.</summary>
+/// <summary>The quota, frequency-cap and forecast endpoints, as a brand's systems call them with their key.</summary>
 [Collection(EmbeddedHostCollection.Name)]
-public sealed class QuotaApiTests(WebApplicationFactory<Program> factory) : IClassFixture<WebApplicationFactory<Program>>
+public sealed class QuotaApiTests(ManagementHostFactory host) : IClassFixture<ManagementHostFactory>, IAsyncLifetime
 {
-    private const string Channel = "/api/v1/channels/sandbox";
-    private readonly HttpClient _http = factory.CreateClient();
+    private TenantClient _tenant = null!;
+    private string _channelId = "";
+    private HttpClient _http = null!;
+
+    private string Channel => $"/api/v1/channels/{_channelId}";
+
+    public async Task InitializeAsync()
+    {
+        _tenant = await host.NewTenantAsync();
+        _channelId = await _tenant.NewChannelAsync();
+        _http = _tenant.Http;
+        foreach (var sample in new[] { "restaurant-welcome", "seafood-nurture" })
+        {
+            var json = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot.Path, "samples", "scenarios", sample + ".json"));
+            await _tenant.PublishAsync(_channelId, json.Replace("\"channelId\": \"sandbox\"", "\"channelId\": \"CHANNEL\"", StringComparison.Ordinal));
+        }
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
 
     private static async Task<JsonElement> ProblemAsync(HttpResponseMessage response, HttpStatusCode status)
     {
@@ -38,7 +56,8 @@ public sealed class QuotaApiTests(WebApplicationFactory<Program> factory) : ICla
         var problem = await ProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.Equal(["alertThresholds", "extraMessageCap", "timeZone", "whenExhausted"], ErrorFields(problem).Order());
         var quota = await _http.GetFromJsonAsync<JsonElement>($"{Channel}/quota");
-        Assert.Equal("Unlimited", quota.GetProperty("settings").GetProperty("plan").GetString());
+        Assert.Equal("Light", quota.GetProperty("settings").GetProperty("plan").GetString());
+        Assert.Equal(5_000, quota.GetProperty("limit").GetInt64());
     }
 
     [Fact]
@@ -46,10 +65,12 @@ public sealed class QuotaApiTests(WebApplicationFactory<Program> factory) : ICla
     {
         var set = await _http.PutAsJsonAsync($"{Channel}/quota", new { plan = "custom", customMonthlyLimit = 1, whenExhausted = "pause", alertThresholds = new[] { 100 } });
         Assert.Equal(HttpStatusCode.OK, set.StatusCode);
-        try
         {
-            // The sample welcome scenarios push two messages at once to a new friend: one fits, one waits.
-            await _http.PostAsJsonAsync("/sandbox/friends/Uquota1/follow", new { displayName = "Hanako" });
+            // The two sample welcome scenarios push to a new friend at once: one message fits, one waits.
+            var started = await _http.PostAsJsonAsync($"{Channel}/friends/Uquota1/enrollments", new { scenarioId = "restaurant-welcome" });
+            Assert.True(started.IsSuccessStatusCode, await started.Content.ReadAsStringAsync());
+            started = await _http.PostAsJsonAsync($"{Channel}/friends/Uquota1/enrollments", new { scenarioId = "seafood-nurture" });
+            Assert.True(started.IsSuccessStatusCode, await started.Content.ReadAsStringAsync());
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
             JsonElement quota;
             do
@@ -63,14 +84,9 @@ public sealed class QuotaApiTests(WebApplicationFactory<Program> factory) : ICla
             Assert.Equal(0, quota.GetProperty("remaining").GetInt64());
             Assert.True(quota.GetProperty("heldSends").GetInt32() >= 1);
             Assert.Equal(100, quota.GetProperty("alerts").EnumerateArray().Single().GetProperty("thresholdPercent").GetInt32());
-            var deliveries = await _http.GetFromJsonAsync<JsonElement[]>("/sandbox/deliveries?lineUserId=Uquota1");
-            Assert.Single(deliveries!);
-            var friend = await _http.GetFromJsonAsync<JsonElement>("/sandbox/friends/Uquota1");
-            Assert.Contains(friend.GetProperty("history").EnumerateArray(), h => h.GetProperty("kind").GetString() == "Held");
-        }
-        finally
-        {
-            await _http.PutAsJsonAsync($"{Channel}/quota", new { plan = "unlimited" });
+            Assert.Single(host.Deliveries.DeliveriesTo(_channelId, "Uquota1"));
+            var history = await _http.GetStringAsync($"{Channel}/friends/Uquota1/history");
+            Assert.Contains("\"kind\":\"held\"", history);
         }
     }
 
@@ -84,16 +100,9 @@ public sealed class QuotaApiTests(WebApplicationFactory<Program> factory) : ICla
 
         var good = await _http.PutAsJsonAsync($"{Channel}/frequency-caps", new { frequencyCaps = new[] { new { messages = 1, window = "1d" }, new { messages = 3, window = "7d" } } });
         Assert.Equal(HttpStatusCode.OK, good.StatusCode);
-        try
-        {
-            var stored = await _http.GetFromJsonAsync<JsonElement>($"{Channel}/frequency-caps");
-            Assert.Equal(["1:1d", "3:7d"], stored.GetProperty("frequencyCaps").EnumerateArray()
-                .Select(c => $"{c.GetProperty("messages").GetInt32()}:{c.GetProperty("window").GetString()}"));
-        }
-        finally
-        {
-            await _http.PutAsJsonAsync($"{Channel}/frequency-caps", new { frequencyCaps = Array.Empty<object>() });
-        }
+        var stored = await _http.GetFromJsonAsync<JsonElement>($"{Channel}/frequency-caps");
+        Assert.Equal(["1:1d", "3:7d"], stored.GetProperty("frequencyCaps").EnumerateArray()
+            .Select(c => $"{c.GetProperty("messages").GetInt32()}:{c.GetProperty("window").GetString()}"));
     }
 
     [Fact]
@@ -132,9 +141,11 @@ public sealed class QuotaApiTests(WebApplicationFactory<Program> factory) : ICla
     }
 
     [Fact]
-    public async Task An_unregistered_channel_is_not_found()
+    public async Task Another_tenants_channel_is_not_found()
     {
-        var response = await _http.GetAsync("/api/v1/channels/nobody/quota");
+        var other = await host.NewTenantAsync();
+
+        var response = await other.Http.GetAsync($"{Channel}/quota");
 
         await ProblemAsync(response, HttpStatusCode.NotFound);
     }
