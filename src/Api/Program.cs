@@ -1,6 +1,7 @@
 using Stepcast.Api.Hosting;
 using Stepcast.Api.Sandbox;
 using Stepcast.Api.Webhooks;
+using Stepcast.Silo.Operations;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddStepcastApi();
@@ -11,6 +12,7 @@ app.UseStatusCodePages();
 app.MapGet("/", () => TypedResults.Redirect("/sandbox")).ExcludeFromDescription();
 app.MapWebhooksApi();
 app.MapSandboxApi();
+app.MapStepcastOperations();
 app.Run();
 
 /// <summary>Entry point, visible to the functional tests' WebApplicationFactory.</summary>

@@ -1,9 +1,11 @@
 using System.Collections.Immutable;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Stepcast.Grains.Channels;
 using Stepcast.Grains.Delivery;
 using Stepcast.Grains.Delivery.Multicast;
+using Stepcast.Grains.Diagnostics;
 using Stepcast.Grains.Scenarios;
 
 namespace Stepcast.Grains.Friends;
@@ -44,6 +46,7 @@ public sealed class FriendGrain(
     private bool _reminderKnownAbsent;
     /// <summary>Auto-replies accepted with their command and not yet sent; never persisted (see the class remarks).</summary>
     private readonly Queue<PendingReply> _pendingReplies = new();
+    private StepcastMetrics? _metrics;
 
     private FriendState Friend => state.State;
     private DateTimeOffset Now => timeProvider.GetUtcNow();
@@ -58,6 +61,15 @@ public sealed class FriendGrain(
         }
 
         _interpreter = new ScenarioInterpreter(Friend, _key.ToString(), _options);
+        // Resolved here rather than in the constructor: operability stays out of the grain's contract.
+        _metrics = ServiceProvider.GetRequiredService<StepcastMetrics>();
+        _metrics.FriendActivated();
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _metrics?.FriendDeactivated();
         return Task.CompletedTask;
     }
 
@@ -195,6 +207,11 @@ public sealed class FriendGrain(
         // The tick proves a reminder exists, but not for which time: reconcile it after the run.
         _reminderDueAt = null;
         _reminderKnownAbsent = false;
+        if (NextDueAt() is { } due && due <= Now)
+        {
+            _metrics!.ReminderLag(Now - due);
+        }
+
         await RunDueStepsAsync();
     }
 
@@ -336,6 +353,7 @@ public sealed class FriendGrain(
             outcome = new DeliveryOutcome(DeliveryStatus.RetryLater, exception.GetType().Name);
         }
 
+        _metrics!.Sent(outcome.Status);
         var now = Now;
         switch (outcome.Status)
         {
