@@ -176,6 +176,9 @@ public sealed class SiloProcess
     public string LogPath { get; }
     public bool IsRunning => !_process.HasExited;
 
+    /// <summary>The exit code of the current generation once it has exited: 0 after a graceful shutdown.</summary>
+    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+
     public static SiloProcess Start(string name, IReadOnlyDictionary<string, string> environment) => new(name, environment);
 
     /// <summary>A crash: SIGKILL, no shutdown, no hand-off.</summary>
