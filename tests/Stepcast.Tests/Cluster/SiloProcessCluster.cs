@@ -67,8 +67,8 @@ public sealed class SiloProcessCluster : IAsyncDisposable
             ["Stepcast__Cluster__SiloPort"] = FreePort().ToString(),
             ["Stepcast__Cluster__GatewayPort"] = FreePort().ToString(),
             ["Stepcast__Cluster__SiloName"] = name,
-            // Probes, metrics and the dashboard; each silo on the machine needs its own port.
-            ["Urls"] = $"http://127.0.0.1:{FreePort()}",
+            // Probes, metrics and the dashboard: any free port, taken by Kestrel itself so it cannot race the others.
+            ["Urls"] = "http://127.0.0.1:0",
             // Declare a killed silo dead within seconds rather than the production default of about a minute.
             ["Stepcast__Cluster__Membership__ProbeTimeout"] = "00:00:01",
             ["Stepcast__Cluster__Membership__NumMissedProbesLimit"] = "2",
