@@ -2,6 +2,7 @@ using Stepcast.Api.Hosting;
 using Stepcast.Api.Management;
 using Stepcast.Api.Sandbox;
 using Stepcast.Api.Webhooks;
+using Stepcast.Silo.Operations;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddStepcastApi();
@@ -13,6 +14,7 @@ app.MapGet("/", () => TypedResults.Redirect("/sandbox")).ExcludeFromDescription(
 app.MapManagementApi();
 app.MapWebhooksApi();
 app.MapSandboxApi();
+app.MapStepcastOperations();
 app.Run();
 
 /// <summary>Entry point, visible to the functional tests' WebApplicationFactory.</summary>

@@ -1,10 +1,12 @@
 using System.Collections.Immutable;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Stepcast.Grains.Channels;
 using Stepcast.Grains.Delivery;
 using Stepcast.Grains.Delivery.Multicast;
 using Stepcast.Grains.Quota;
+using Stepcast.Grains.Diagnostics;
 using Stepcast.Grains.Scenarios;
 
 namespace Stepcast.Grains.Friends;
@@ -48,6 +50,7 @@ public sealed class FriendGrain(
     private readonly Queue<PendingReply> _pendingReplies = new();
     /// <summary>Quota reservations to commit (true) or release (false) once the outcome that decides it is stored.</summary>
     private readonly List<(Guid RetryKey, bool Commit)> _quotaSettlements = [];
+    private StepcastMetrics? _metrics;
 
     private FriendState Friend => state.State;
     private DateTimeOffset Now => timeProvider.GetUtcNow();
@@ -62,6 +65,15 @@ public sealed class FriendGrain(
         }
 
         _interpreter = new ScenarioInterpreter(Friend, _key.ToString(), _options);
+        // Resolved here rather than in the constructor: operability stays out of the grain's contract.
+        _metrics = ServiceProvider.GetRequiredService<StepcastMetrics>();
+        _metrics.FriendActivated();
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _metrics?.FriendDeactivated();
         return Task.CompletedTask;
     }
 
@@ -213,6 +225,11 @@ public sealed class FriendGrain(
         // The tick proves a reminder exists, but not for which time: reconcile it after the run.
         _reminderDueAt = null;
         _reminderKnownAbsent = false;
+        if (NextDueAt() is { } due && due <= Now)
+        {
+            _metrics!.ReminderLag(Now - due);
+        }
+
         await RunDueStepsAsync();
     }
 
@@ -357,6 +374,7 @@ public sealed class FriendGrain(
             outcome = new DeliveryOutcome(DeliveryStatus.RetryLater, exception.GetType().Name);
         }
 
+        _metrics!.Sent(outcome.Status);
         var now = Now;
         run.SendAttempts++;
         switch (outcome.Status)

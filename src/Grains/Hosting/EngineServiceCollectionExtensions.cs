@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Stepcast.Grains.Channels;
 using Stepcast.Grains.Delivery;
 using Stepcast.Grains.Delivery.Multicast;
+using Stepcast.Grains.Diagnostics;
 using Stepcast.Grains.Line;
 using Stepcast.Grains.Quota;
 using Stepcast.Grains.RateLimiting;
@@ -30,6 +31,8 @@ public static class EngineServiceCollectionExtensions
         services.AddOptions<PlanPricingOptions>().Bind(configuration.GetSection(PlanPricingOptions.SectionName));
         services.AddOptions<LineClientOptions>().Bind(configuration.GetSection(LineClientOptions.SectionName));
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<StepcastMetrics>();
         services.TryAddSingleton<ScenarioCatalog>();
         services.TryAddSingleton<ChannelSettingsCache>();
         services.TryAddSingleton<SandboxDeliveryRecorder>();

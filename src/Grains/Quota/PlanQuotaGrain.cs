@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using Stepcast.Grains.Channels;
+using Stepcast.Grains.Diagnostics;
 using Stepcast.Grains.Friends;
 using Stepcast.Grains.Line;
 using Stepcast.Grains.Scenarios;
@@ -49,6 +50,7 @@ public sealed partial class PlanQuotaGrain(
     ChannelSettingsCache channels,
     ILineMessagingClient line,
     TimeProvider timeProvider,
+    StepcastMetrics metrics,
     IOptions<QuotaOptions> options,
     ILogger<PlanQuotaGrain> logger) : Grain, IPlanQuotaGrain
 {
@@ -394,6 +396,11 @@ public sealed partial class PlanQuotaGrain(
 
     private void CheckAlerts()
     {
+        if (IsLimited)
+        {
+            metrics.ReportQuota(ChannelId, Used, Limit);
+        }
+
         var limit = Limit;
         if (limit <= 0)
         {

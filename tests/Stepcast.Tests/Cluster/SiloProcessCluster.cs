@@ -67,6 +67,8 @@ public sealed class SiloProcessCluster : IAsyncDisposable
             ["Stepcast__Cluster__SiloPort"] = FreePort().ToString(),
             ["Stepcast__Cluster__GatewayPort"] = FreePort().ToString(),
             ["Stepcast__Cluster__SiloName"] = name,
+            // Probes, metrics and the dashboard: any free port, taken by Kestrel itself so it cannot race the others.
+            ["Urls"] = "http://127.0.0.1:0",
             // Declare a killed silo dead within seconds rather than the production default of about a minute.
             ["Stepcast__Cluster__Membership__ProbeTimeout"] = "00:00:01",
             ["Stepcast__Cluster__Membership__NumMissedProbesLimit"] = "2",
@@ -173,6 +175,9 @@ public sealed class SiloProcess
     public string Name { get; }
     public string LogPath { get; }
     public bool IsRunning => !_process.HasExited;
+
+    /// <summary>The exit code of the current generation once it has exited: 0 after a graceful shutdown.</summary>
+    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
 
     public static SiloProcess Start(string name, IReadOnlyDictionary<string, string> environment) => new(name, environment);
 
