@@ -69,9 +69,11 @@ public sealed class SiloProcessCluster : IAsyncDisposable
             ["Stepcast__Cluster__SiloName"] = name,
             // Probes, metrics and the dashboard: any free port, taken by Kestrel itself so it cannot race the others.
             ["Urls"] = "http://127.0.0.1:0",
-            // Declare a killed silo dead within seconds rather than the production default of about a minute.
-            ["Stepcast__Cluster__Membership__ProbeTimeout"] = "00:00:01",
-            ["Stepcast__Cluster__Membership__NumMissedProbesLimit"] = "2",
+            // Declare a killed silo dead within seconds rather than the production default of about a minute (a killed
+            // process refuses probes at once), yet give a live silo on a saturated 2-core machine three seconds a probe:
+            // at one second, silos still starting were voted dead while other test clusters ran.
+            ["Stepcast__Cluster__Membership__ProbeTimeout"] = "00:00:03",
+            ["Stepcast__Cluster__Membership__NumMissedProbesLimit"] = "3",
             ["Stepcast__Cluster__Membership__NumVotesForDeathDeclaration"] = "1",
             ["Stepcast__Cluster__Membership__TableRefreshTimeout"] = "00:00:02",
             ["Stepcast__Cluster__Membership__IAmAliveTablePublishTimeout"] = "00:00:05",
