@@ -63,9 +63,9 @@ public sealed class ChannelGrain([PersistentState("channel")] IPersistentState<C
         var problems = new List<ValidationProblem>();
         for (var i = 0; i < caps.Length; i++)
         {
-            if (caps[i].Messages <= 0)
+            if (caps[i].Messages is <= 0 or > FrequencyCap.MaxMessages)
             {
-                problems.Add(new ValidationProblem($"$.frequencyCaps[{i}].messages", "must be at least 1"));
+                problems.Add(new ValidationProblem($"$.frequencyCaps[{i}].messages", $"must be between 1 and {FrequencyCap.MaxMessages}"));
             }
 
             if (caps[i].Window <= TimeSpan.Zero)

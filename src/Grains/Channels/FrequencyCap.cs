@@ -9,6 +9,9 @@ namespace Stepcast.Grains.Channels;
 [GenerateSerializer, Immutable]
 public sealed record FrequencyCap
 {
+    /// <summary>The largest cap a channel may set: each friend remembers this many recent pushes.</summary>
+    public const int MaxMessages = 50;
+
     [Id(0)] public required int Messages { get; init; }
     [Id(1)] public required TimeSpan Window { get; init; }
 

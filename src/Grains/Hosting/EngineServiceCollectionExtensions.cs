@@ -5,7 +5,9 @@ using Stepcast.Grains.Channels;
 using Stepcast.Grains.Clicks;
 using Stepcast.Grains.Delivery;
 using Stepcast.Grains.Delivery.Multicast;
+using Stepcast.Grains.Diagnostics;
 using Stepcast.Grains.Line;
+using Stepcast.Grains.Quota;
 using Stepcast.Grains.RateLimiting;
 using Stepcast.Grains.Stats;
 
@@ -27,8 +29,12 @@ public static class EngineServiceCollectionExtensions
         services.AddOptions<EngineOptions>().Bind(configuration.GetSection(EngineOptions.SectionName));
         services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection(DeliveryOptions.SectionName));
         services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.SectionName));
+        services.AddOptions<QuotaOptions>().Bind(configuration.GetSection(QuotaOptions.SectionName));
+        services.AddOptions<PlanPricingOptions>().Bind(configuration.GetSection(PlanPricingOptions.SectionName));
         services.AddOptions<LineClientOptions>().Bind(configuration.GetSection(LineClientOptions.SectionName));
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<StepcastMetrics>();
         services.TryAddSingleton<ScenarioCatalog>();
         services.TryAddSingleton<ChannelSettingsCache>();
         services.TryAddSingleton<SandboxDeliveryRecorder>();

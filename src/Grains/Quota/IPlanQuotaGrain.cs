@@ -29,8 +29,11 @@ public interface IPlanQuotaGrain : IGrainWithStringKey
     [OneWay]
     Task Release(Guid retryKey);
 
-    /// <summary>LINE answered 429 "monthly limit": the account's budget is spent whatever our count says.</summary>
-    Task ReportExhaustedByLine(Guid retryKey);
+    /// <summary>
+    /// LINE answered 429 "monthly limit": the account's budget is spent whatever our count says. Releases the send's
+    /// reservation and answers as a refused <see cref="Reserve"/> would (holding the send under the pause policy).
+    /// </summary>
+    Task<QuotaDecision> ReportExhaustedByLine(QuotaRequest request);
 
     /// <summary>Reads LINE's own quota and consumption now (also done periodically) and takes the larger count.</summary>
     Task Reconcile();

@@ -13,6 +13,10 @@ public enum LinePlan
     Light,
     /// <summary>30,000 messages a month, plus paid extra messages up to the cap the brand sets.</summary>
     Standard,
+    /// <summary>No plan set: Stepcast counts but does not limit; LINE's own limit (read at reconciliation, or its 429) still applies.</summary>
+    Unlimited,
+    /// <summary>A monthly limit the brand sets itself (another region's plan, or a budget below its Japanese plan).</summary>
+    Custom,
 }
 
 /// <summary>What a channel does with a send once its month's budget is spent.</summary>
@@ -29,7 +33,7 @@ public enum QuotaExhaustedPolicy
 [GenerateSerializer, Immutable]
 public sealed record QuotaSettings
 {
-    [Id(0)] public LinePlan Plan { get; init; } = LinePlan.Communication;
+    [Id(0)] public LinePlan Plan { get; init; } = LinePlan.Unlimited;
 
     /// <summary>Paid messages beyond the plan's free ones the brand allows per month (standard plan only; 0 = none).</summary>
     [Id(1)] public long ExtraMessageCap { get; init; }
@@ -42,14 +46,24 @@ public sealed record QuotaSettings
     /// <summary>The account's time zone (IANA): the plan month starts at midnight there.</summary>
     [Id(4)] public string TimeZone { get; init; } = "Asia/Tokyo";
 
+    /// <summary>The monthly limit of the <see cref="LinePlan.Custom"/> plan.</summary>
+    [Id(5)] public long CustomMonthlyLimit { get; init; }
+
     public static long FreeMessages(LinePlan plan) => plan switch
     {
         LinePlan.Communication => 200,
         LinePlan.Light => 5_000,
         LinePlan.Standard => 30_000,
+        LinePlan.Unlimited => long.MaxValue / 2,
+        LinePlan.Custom => 0,
         _ => throw new ArgumentOutOfRangeException(nameof(plan), plan, null),
     };
 
     /// <summary>The most messages the channel may push in a month: the plan's free ones plus, on standard, the paid cap.</summary>
-    public long MonthlyLimit => FreeMessages(Plan) + (Plan == LinePlan.Standard ? Math.Max(0, ExtraMessageCap) : 0);
+    public long MonthlyLimit => Plan switch
+    {
+        LinePlan.Custom => Math.Max(0, CustomMonthlyLimit),
+        LinePlan.Standard => FreeMessages(Plan) + Math.Max(0, ExtraMessageCap),
+        _ => FreeMessages(Plan),
+    };
 }
