@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Stepcast.Grains.Campaigns;
 using Stepcast.Grains.Channels;
 using Stepcast.Grains.Scenarios;
+using Stepcast.Grains.Tenants;
 using ValidationProblem = Microsoft.AspNetCore.Http.HttpResults.ValidationProblem;
 
 namespace Stepcast.Api.Management;
@@ -22,16 +23,16 @@ public static class CampaignsApi
 
     public static IEndpointRouteBuilder MapCampaignsApi(this IEndpointRouteBuilder app)
     {
-        // One group per resource: the channel-access filter (scopes: read for GETs, send to start, write to cancel) goes here.
-        var campaigns = app.MapGroup("/api/v1/channels/{channelId}/campaigns").WithTags("Campaigns");
-        campaigns.MapPost("/", Start).WithName("StartCampaign")
+        // Only the channel's tenant reaches it (ChannelScope); starting sends messages, cancelling changes the campaign.
+        var campaigns = app.MapChannelResource("/campaigns", "Campaigns");
+        campaigns.MapPost("/", Start).RequireScope(ApiScopes.Send).WithName("StartCampaign")
             .WithSummary("Start a scenario for an audience: an NDJSON/CSV upload of LINE user ids, or a JSON segment")
             // No Accepts metadata: routing would answer another media type with a bare 415 before the handler could name the header.
             .WithDescription("Body: application/x-ndjson or text/csv with ?scenarioId=…&followingOnly=…, or application/json "
                 + "{ scenarioId, segment, followingOnly } (StartSegmentCampaignRequest). Header Idempotency-Key: the same key is the same campaign.");
-        campaigns.MapGet("/", List).WithName("ListCampaigns").WithSummary("The channel's campaigns, oldest first, a page at a time");
-        campaigns.MapGet("/{campaignId}", Get).WithName("GetCampaign").WithSummary("A campaign and its progress");
-        campaigns.MapPost("/{campaignId}/cancel", Cancel).WithName("CancelCampaign").WithSummary("Stop enrolling; runs already started go on");
+        campaigns.MapGet("/", List).RequireScope(ApiScopes.Read).WithName("ListCampaigns").WithSummary("The channel's campaigns, oldest first, a page at a time");
+        campaigns.MapGet("/{campaignId}", Get).RequireScope(ApiScopes.Read).WithName("GetCampaign").WithSummary("A campaign and its progress");
+        campaigns.MapPost("/{campaignId}/cancel", Cancel).RequireScope(ApiScopes.Write).WithName("CancelCampaign").WithSummary("Stop enrolling; runs already started go on");
         return app;
     }
 

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Stepcast.Grains.Scenarios;
 using Stepcast.Grains.Stats;
+using Stepcast.Grains.Tenants;
 
 namespace Stepcast.Api.Management;
 
@@ -13,8 +14,8 @@ public static class StatsApi
 {
     public static IEndpointRouteBuilder MapStatsApi(this IEndpointRouteBuilder app)
     {
-        // One group per resource: the channel-access filter (read scope) goes here.
-        var stats = app.MapGroup("/api/v1/channels/{channelId}/scenarios/{scenarioId}/stats").WithTags("Stats");
+        // Only the channel's tenant reaches it (ChannelScope), with the read scope.
+        var stats = app.MapChannelResource("/scenarios/{scenarioId}/stats", "Stats").RequireScope(ApiScopes.Read);
         stats.MapGet("/", Get).WithName("GetScenarioStats").WithSummary("Counters of a scenario and of each of its steps");
         stats.MapGet("/active-runs", GetActiveRuns).WithName("GetScenarioActiveRuns")
             .WithSummary("Runs in progress by the step they carry out next and the UTC day it is due");

@@ -4,16 +4,23 @@ using System.Text;
 using System.Text.Json;
 using Stepcast.Grains.Friends;
 using Stepcast.Tests.Api;
-using static Stepcast.Tests.Campaigns.ManagementHostFactory;
+using static Stepcast.Tests.Campaigns.CampaignHostFactory;
 
 namespace Stepcast.Tests.Campaigns;
 
 /// <summary>Campaigns through HTTP against the embedded host: uploads, segments, idempotency, cancel, listing and validation.</summary>
 [Collection(EmbeddedHostCollection.Name)]
-public sealed class CampaignApiTests(ManagementHostFactory host) : IClassFixture<ManagementHostFactory>
+public sealed class CampaignApiTests(CampaignHostFactory host) : IClassFixture<CampaignHostFactory>, IAsyncLifetime
 {
-    // No redirect handling: it would buffer each request body before sending it, and the gated uploads here must stream.
-    private readonly HttpClient _http = host.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+    private HttpClient _http = null!;
+
+    public async Task InitializeAsync() => _http = await host.ClientAsync();
+
+    public Task DisposeAsync()
+    {
+        _http.Dispose();
+        return Task.CompletedTask;
+    }
 
     private static string Campaigns(string channelId) => $"/api/v1/channels/{channelId}/campaigns";
 
@@ -28,8 +35,9 @@ public sealed class CampaignApiTests(ManagementHostFactory host) : IClassFixture
         return await _http.SendAsync(request);
     }
 
+    /// <summary>The campaign, or the 404 problem while it does not exist yet.</summary>
     private async Task<JsonElement> CampaignAsync(string channelId, string campaignId) =>
-        await _http.GetFromJsonAsync<JsonElement>($"{Campaigns(channelId)}/{campaignId}");
+        await JsonAsync(await _http.GetAsync($"{Campaigns(channelId)}/{campaignId}"));
 
     private async Task<int> RunsOfAsync(string channelId, string lineUserId, string scenarioId = "spring-sale") =>
         (await host.Grains.GetFriend(channelId, lineUserId).GetSnapshot()).History
@@ -43,7 +51,7 @@ public sealed class CampaignApiTests(ManagementHostFactory host) : IClassFixture
     [Fact]
     public async Task An_ndjson_upload_enrols_followers_and_counts_every_skip_by_reason()
     {
-        var channel = NewChannel("upload");
+        var channel = await host.NewChannelAsync("upload");
         await host.PublishAsync(CampaignScenario(channel));
         var followers = await host.FollowersAsync(channel, 3);
         var blocked = (await host.FollowersAsync(channel, 1))[0];
@@ -86,7 +94,7 @@ public sealed class CampaignApiTests(ManagementHostFactory host) : IClassFixture
     [Fact]
     public async Task A_csv_upload_skips_its_header_and_reads_the_first_column()
     {
-        var channel = NewChannel("csv");
+        var channel = await host.NewChannelAsync("csv");
         await host.PublishAsync(CampaignScenario(channel));
         var followers = await host.FollowersAsync(channel, 2);
 
@@ -103,7 +111,7 @@ public sealed class CampaignApiTests(ManagementHostFactory host) : IClassFixture
     [Fact]
     public async Task The_same_idempotency_key_is_the_same_campaign_and_never_enrols_twice()
     {
-        var channel = NewChannel("idem");
+        var channel = await host.NewChannelAsync("idem");
         await host.PublishAsync(CampaignScenario(channel));
         var followers = await host.FollowersAsync(channel, 3);
         var body = followers.Select(id => $"\"{id}\"").ToArray();
@@ -127,7 +135,7 @@ public sealed class CampaignApiTests(ManagementHostFactory host) : IClassFixture
     [Fact]
     public async Task A_repeat_racing_the_first_upload_answers_the_same_campaign_while_it_runs()
     {
-        var channel = NewChannel("race");
+        var channel = await host.NewChannelAsync("race");
         await host.PublishAsync(CampaignScenario(channel));
         var followers = await host.FollowersAsync(channel, 6);
         var gate = new TaskCompletionSource();
@@ -160,7 +168,7 @@ public sealed class CampaignApiTests(ManagementHostFactory host) : IClassFixture
     [Fact]
     public async Task Cancel_stops_an_upload_in_progress_which_shows_its_progress_meanwhile()
     {
-        var channel = NewChannel("cancel");
+        var channel = await host.NewChannelAsync("cancel");
         await host.PublishAsync(CampaignScenario(channel));
         var followers = await host.FollowersAsync(channel, 6);
         var gate = new TaskCompletionSource();
@@ -201,7 +209,7 @@ public sealed class CampaignApiTests(ManagementHostFactory host) : IClassFixture
     [Fact]
     public async Task An_upload_cut_off_by_the_client_is_resumed_by_a_repeat_without_enrolling_anyone_twice()
     {
-        var channel = NewChannel("resume");
+        var channel = await host.NewChannelAsync("resume");
         await host.PublishAsync(CampaignScenario(channel));
         var followers = await host.FollowersAsync(channel, 6);
         var firstHalf = string.Concat(followers[..3].Select(id => $"\"{id}\"\n"));
@@ -235,7 +243,7 @@ public sealed class CampaignApiTests(ManagementHostFactory host) : IClassFixture
     [Fact]
     public async Task A_segment_campaign_enrols_the_friends_matching_tags_and_attributes()
     {
-        var channel = NewChannel("segment");
+        var channel = await host.NewChannelAsync("segment");
         await host.PublishAsync(CampaignScenario(channel));
         var friends = await host.FollowersAsync(channel, 6, i => new UpdateProfileCommand
         {
@@ -269,7 +277,7 @@ public sealed class CampaignApiTests(ManagementHostFactory host) : IClassFixture
     [Fact]
     public async Task Campaigns_are_listed_a_page_at_a_time_with_a_cursor()
     {
-        var channel = NewChannel("list");
+        var channel = await host.NewChannelAsync("list");
         await host.PublishAsync(CampaignScenario(channel));
         var follower = (await host.FollowersAsync(channel, 1))[0];
         var ids = new List<string>();
@@ -297,7 +305,7 @@ public sealed class CampaignApiTests(ManagementHostFactory host) : IClassFixture
     [InlineData("bad-following-only")]
     public async Task Invalid_requests_are_problem_details_naming_the_field(string @case)
     {
-        var channel = NewChannel("invalid");
+        var channel = await host.NewChannelAsync("invalid");
         await host.PublishAsync(CampaignScenario(channel));
         var (response, field) = @case switch
         {
@@ -319,7 +327,7 @@ public sealed class CampaignApiTests(ManagementHostFactory host) : IClassFixture
     [Fact]
     public async Task Wrong_media_type_key_reuse_and_unknown_campaigns_are_problem_details_too()
     {
-        var channel = NewChannel("problems");
+        var channel = await host.NewChannelAsync("problems");
         await host.PublishAsync(CampaignScenario(channel));
         await host.PublishAsync(CampaignScenario(channel, "other-sale"));
         var follower = (await host.FollowersAsync(channel, 1))[0];

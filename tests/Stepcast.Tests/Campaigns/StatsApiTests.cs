@@ -5,18 +5,26 @@ using Microsoft.Extensions.DependencyInjection;
 using Stepcast.Grains.Friends;
 using Stepcast.Grains.Scenarios;
 using Stepcast.Tests.Api;
-using static Stepcast.Tests.Campaigns.ManagementHostFactory;
+using static Stepcast.Tests.Campaigns.CampaignHostFactory;
 
 namespace Stepcast.Tests.Campaigns;
 
 /// <summary>Scenario stats and click tracking through HTTP, after a campaign ran a scenario on the embedded host.</summary>
 [Collection(EmbeddedHostCollection.Name)]
-public sealed class StatsApiTests(ManagementHostFactory host) : IClassFixture<ManagementHostFactory>
+public sealed class StatsApiTests(CampaignHostFactory host) : IClassFixture<CampaignHostFactory>, IAsyncLifetime
 {
     private const string ShopUrl = "https://shop.example.com/sale?from=line";
     private const string TextUrl = "https://shop.example.com/news";
 
-    private readonly HttpClient _http = host.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+    private HttpClient _http = null!;
+
+    public async Task InitializeAsync() => _http = await host.ClientAsync();
+
+    public Task DisposeAsync()
+    {
+        _http.Dispose();
+        return Task.CompletedTask;
+    }
 
     private static ScenarioDefinition TrackedScenario(string channelId) => CampaignScenario(channelId) with
     {
@@ -47,7 +55,7 @@ public sealed class StatsApiTests(ManagementHostFactory host) : IClassFixture<Ma
     [Fact]
     public async Task Stats_count_entered_sent_blocked_within_a_day_conversions_and_clicks_per_step()
     {
-        var channel = NewChannel("stats");
+        var channel = await host.NewChannelAsync("stats");
         await host.PublishAsync(TrackedScenario(channel));
         var friends = await host.FollowersAsync(channel, 3);
         var upload = await _http.PostAsync($"/api/v1/channels/{channel}/campaigns?scenarioId=spring-sale", Ndjson(friends.Select(id => $"\"{id}\"")));
@@ -74,8 +82,8 @@ public sealed class StatsApiTests(ManagementHostFactory host) : IClassFixture<Ma
         Assert.Equal(1, Step(stats, "hello").GetProperty("clicked").GetInt64());
         Assert.Equal(1, stats.GetProperty("converted").GetInt64());
 
-        Assert.Matches($"^Sale news: {ManagementHostFactory.PublicBaseUrl}/r/[A-Za-z0-9_-]+ today$", text);
-        Assert.StartsWith($"{ManagementHostFactory.PublicBaseUrl}/r/", shopLink);
+        Assert.Matches($"^Sale news: {CampaignHostFactory.PublicBaseUrl}/r/[A-Za-z0-9_-]+ today$", text);
+        Assert.StartsWith($"{CampaignHostFactory.PublicBaseUrl}/r/", shopLink);
         Assert.Equal(HttpStatusCode.Redirect, click.StatusCode);
         Assert.Equal(ShopUrl, click.Headers.Location?.OriginalString);
         var history = (await host.Grains.GetFriend(channel, friends[2]).GetSnapshot()).History;
@@ -85,7 +93,7 @@ public sealed class StatsApiTests(ManagementHostFactory host) : IClassFixture<Ma
     [Fact]
     public async Task Active_runs_count_friends_waiting_for_each_step_but_not_blocked_ones()
     {
-        var channel = NewChannel("active");
+        var channel = await host.NewChannelAsync("active");
         await host.PublishAsync(TrackedScenario(channel));
         var friends = await host.FollowersAsync(channel, 3);
         await _http.PostAsync($"/api/v1/channels/{channel}/campaigns?scenarioId=spring-sale", Ndjson(friends.Select(id => $"\"{id}\"")));
@@ -109,7 +117,7 @@ public sealed class StatsApiTests(ManagementHostFactory host) : IClassFixture<Ma
     [Fact]
     public async Task A_forged_or_altered_click_token_is_a_404_problem()
     {
-        var channel = NewChannel("forged");
+        var channel = await host.NewChannelAsync("forged");
         await host.PublishAsync(TrackedScenario(channel));
         var friend = (await host.FollowersAsync(channel, 1))[0];
         await _http.PostAsync($"/api/v1/channels/{channel}/campaigns?scenarioId=spring-sale", Ndjson([$"\"{friend}\""]));
@@ -134,7 +142,8 @@ public sealed class StatsApiTests(ManagementHostFactory host) : IClassFixture<Ma
     [Fact]
     public async Task Stats_of_an_unknown_scenario_are_a_404_problem_naming_it()
     {
-        var response = await _http.GetAsync($"/api/v1/channels/{NewChannel("nostats")}/scenarios/nothing/stats");
+        var channel = await host.NewChannelAsync("nostats");
+        var response = await _http.GetAsync($"/api/v1/channels/{channel}/scenarios/nothing/stats");
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.True((await JsonAsync(response)).GetProperty("errors").TryGetProperty("scenarioId", out _));

@@ -10,7 +10,7 @@ namespace Stepcast.Tests.Campaigns;
 public sealed class StatsEngineTests(EngineCluster cluster)
 {
     private async Task<ScenarioStats> StatsAsync(string channelId, string scenarioId, Func<ScenarioStats, bool> done) =>
-        await ManagementHostFactory.EventuallyAsync(
+        await CampaignHostFactory.EventuallyAsync(
             () => cluster.Grains.GetGrain<IScenarioStatsGrain>(ScenarioStatsKey.Format(channelId, scenarioId)).GetStats(), done);
 
     private static StepStats Step(ScenarioStats stats, string stepId) => stats.Steps.GetValueOrDefault(stepId, StepStats.Zero);
@@ -84,7 +84,7 @@ public sealed class StatsEngineTests(EngineCluster cluster)
         await cluster.Friend(channel, "Ub").Follow(new FollowCommand { At = start });
         await cluster.WaitForDeliveriesAsync(channel, "Ub", 1, advanceClock: false);
         var grain = cluster.Grains.GetGrain<IScenarioStatsGrain>(ScenarioStatsKey.Format(channel, "drip"));
-        var active = await ManagementHostFactory.EventuallyAsync(grain.GetActiveRuns, a => a.Length == 1 && a[0].Days.Sum(d => d.Runs) == 2);
+        var active = await CampaignHostFactory.EventuallyAsync(grain.GetActiveRuns, a => a.Length == 1 && a[0].Days.Sum(d => d.Runs) == 2);
 
         var second = Assert.Single(active);
         Assert.Equal("second", second.StepId);
@@ -93,7 +93,7 @@ public sealed class StatsEngineTests(EngineCluster cluster)
         await cluster.AdvanceAsync(TimeSpan.FromDays(3) + TimeSpan.FromHours(1));
         await cluster.WaitForDeliveriesAsync(channel, "Ub", 2, advanceClock: false);
         await cluster.WaitForDeliveriesAsync(channel, "Ua", 2, advanceClock: false);
-        var after = await ManagementHostFactory.EventuallyAsync(grain.GetActiveRuns, a => a.IsEmpty);
+        var after = await CampaignHostFactory.EventuallyAsync(grain.GetActiveRuns, a => a.IsEmpty);
         Assert.Empty(after);
     }
 }

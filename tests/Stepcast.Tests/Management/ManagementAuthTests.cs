@@ -52,6 +52,12 @@ public sealed class ManagementAuthTests(ManagementHostFactory host) : IClassFixt
         { "GET", "/api/v1/channels/{c}/frequency-caps", "read" },
         { "PUT", "/api/v1/channels/{c}/frequency-caps", "write" },
         { "POST", "/api/v1/channels/{c}/forecast", "read" },
+        { "POST", "/api/v1/channels/{c}/campaigns", "send" },
+        { "GET", "/api/v1/channels/{c}/campaigns", "read" },
+        { "GET", "/api/v1/channels/{c}/campaigns/k1", "read" },
+        { "POST", "/api/v1/channels/{c}/campaigns/k1/cancel", "write" },
+        { "GET", "/api/v1/channels/{c}/scenarios/s1/stats", "read" },
+        { "GET", "/api/v1/channels/{c}/scenarios/s1/stats/active-runs", "read" },
     };
 
     [Fact]

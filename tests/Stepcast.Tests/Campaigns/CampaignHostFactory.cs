@@ -1,3 +1,4 @@
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -9,19 +10,69 @@ using Stepcast.Grains.Scenarios;
 
 namespace Stepcast.Tests.Campaigns;
 
-/// <summary>The embedded host as API clients see it, with progress and stats reported every 200 ms instead of every second.</summary>
-public sealed class ManagementHostFactory : WebApplicationFactory<Program>
+/// <summary>
+/// The embedded host as a tenant's systems see it (one tenant, a key with every scope), with progress and stats
+/// reported every 200 ms instead of every second.
+/// </summary>
+public sealed class CampaignHostFactory : WebApplicationFactory<Program>
 {
     public const string PublicBaseUrl = "http://stepcast.test";
+    private const string BootstrapToken = "campaign-tests-bootstrap-token";
+
+    private readonly SemaphoreSlim _tenantLock = new(1, 1);
+    private string? _key;
 
     public IGrainFactory Grains => Services.GetRequiredService<IGrainFactory>();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
+        builder.UseSetting("Stepcast:Api:BootstrapToken", BootstrapToken);
         builder.UseSetting("Stepcast:Engine:CatalogCacheDuration", "00:00:00");
         builder.UseSetting("Stepcast:Stats:FlushInterval", "00:00:00.200");
         builder.UseSetting("Stepcast:Campaigns:ProgressInterval", "00:00:00.200");
         builder.UseSetting("Stepcast:Clicks:PublicBaseUrl", PublicBaseUrl);
+    }
+
+    /// <summary>A client with the tenant's key. No redirect handling: it would buffer request bodies, and uploads here must stream.</summary>
+    public async Task<HttpClient> ClientAsync()
+    {
+        var http = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await KeyAsync());
+        return http;
+    }
+
+    /// <summary>Registers a channel of the tenant (no access token: deliveries go to the sandbox recorder).</summary>
+    public async Task<string> NewChannelAsync(string prefix)
+    {
+        var channelId = $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}";
+        using var http = await ClientAsync();
+        var response = await http.PostAsJsonAsync("/api/v1/channels", new { channelId, channelSecret = "secret-" + channelId, plan = "light", timeZone = "Asia/Tokyo" });
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        return channelId;
+    }
+
+    private async Task<string> KeyAsync()
+    {
+        await _tenantLock.WaitAsync();
+        try
+        {
+            if (_key is null)
+            {
+                var tenantId = "t-" + Guid.NewGuid().ToString("N")[..10];
+                using var admin = CreateClient();
+                admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", BootstrapToken);
+                (await admin.PostAsJsonAsync("/api/v1/tenants", new { tenantId, name = "Campaign tests" })).EnsureSuccessStatusCode();
+                var created = await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/api-keys", new { name = "campaigns", scopes = new[] { "read", "write", "send" } });
+                created.EnsureSuccessStatusCode();
+                _key = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
+            }
+
+            return _key;
+        }
+        finally
+        {
+            _tenantLock.Release();
+        }
     }
 
     public async Task PublishAsync(ScenarioDefinition scenario)
@@ -49,8 +100,6 @@ public sealed class ManagementHostFactory : WebApplicationFactory<Program>
     }
 
     public static string NewLineUserId() => "U" + Guid.NewGuid().ToString("N");
-
-    public static string NewChannel(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}";
 
     /// <summary>A scenario an API client starts: one send, then a month's wait before the next.</summary>
     public static ScenarioDefinition CampaignScenario(string channelId, string id = "spring-sale") => new()
