@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Stepcast.Api.Management;
 using Stepcast.Grains.Channels;
 using Stepcast.Grains.Quota;
+using Stepcast.Grains.Stats;
 using Stepcast.Grains.Scenarios;
 using Stepcast.Grains.Tenants;
 using ValidationProblem = Microsoft.AspNetCore.Http.HttpResults.ValidationProblem;
@@ -246,9 +247,22 @@ public static class QuotaApi
         return TypedResults.Ok(QuotaForecaster.Run(definitions, request, current, settings.TimeZone, clock.GetUtcNow(), pricing.Value));
     }
 
-    /// <summary>Friends part-way through the scenarios; none until the scenario statistics can tell.</summary>
-    private static Task<IReadOnlyList<RunsAtStep>> CurrentRunsAsync(IGrainFactory grains, string channelId, IReadOnlyList<ScenarioDefinition> scenarios) =>
-        Task.FromResult<IReadOnlyList<RunsAtStep>>([]);
+    /// <summary>Friends part-way through the scenarios, from each scenario's active-runs gauge (see <see cref="IScenarioStatsGrain.GetActiveRuns"/>).</summary>
+    private static async Task<IReadOnlyList<RunsAtStep>> CurrentRunsAsync(IGrainFactory grains, string channelId, IReadOnlyList<ScenarioDefinition> scenarios)
+    {
+        var gauges = await Task.WhenAll(scenarios.Select(async scenario =>
+            (ScenarioId: scenario.Id, Steps: await grains.GetGrain<IScenarioStatsGrain>(ScenarioStatsKey.Format(channelId, scenario.Id)).GetActiveRuns())));
+        return [.. gauges.SelectMany(gauge => gauge.Steps.SelectMany(step => step.Days
+            .Where(day => day.Runs > 0)
+            .Select(day => new RunsAtStep
+            {
+                ScenarioId = gauge.ScenarioId,
+                StepId = step.StepId,
+                // The gauge knows the UTC day only: its middle is at most half a day off.
+                DueAt = new DateTimeOffset(day.Day.ToDateTime(new TimeOnly(12, 0)), TimeSpan.Zero),
+                Count = day.Runs,
+            })))];
+    }
 
     private static bool TryParseWindow(string? text, out TimeSpan window)
     {

@@ -108,6 +108,32 @@ public sealed class StatsApiTests(CampaignHostFactory host) : IClassFixture<Camp
         Assert.Equal(1, active.GetProperty("steps").GetArrayLength());
     }
 
+    [Fact]
+    public async Task The_quota_forecast_counts_the_runs_waiting_in_the_active_runs_gauge()
+    {
+        var channel = await host.NewChannelAsync("forecast");
+        var scenario = CampaignScenario(channel);
+        // 300 days of sandbox time (five minutes): the reminders fall due this month, after the test is over.
+        await host.PublishAsync(scenario with { Steps = [scenario.Steps[0], new WaitStep { Id = "a-month", Days = 300 }, scenario.Steps[2]] });
+        var friends = await host.FollowersAsync(channel, 3);
+        await _http.PostAsync($"/api/v1/channels/{channel}/campaigns?scenarioId=spring-sale", Ndjson(friends.Select(id => $"\"{id}\"")));
+        await EventuallyAsync(
+            () => _http.GetFromJsonAsync<JsonElement>($"/api/v1/channels/{channel}/scenarios/spring-sale/stats/active-runs"),
+            a => WaitingFor(a, "reminder") == 3);
+
+        var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, TimeZoneInfo.FindSystemTimeZoneById("Asia/Tokyo")).DateTime);
+        var response = await _http.PostAsJsonAsync($"/api/v1/channels/{channel}/forecast", new
+        {
+            from = today.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+            months = 1,
+            scenarioIds = new[] { "spring-sale" },
+        });
+        var month = (await JsonAsync(response)).GetProperty("months")[0];
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(3, month.GetProperty("fromCurrentEnrollments").GetInt64());
+    }
+
     private static long WaitingFor(JsonElement active, string stepId) =>
         active.GetProperty("steps").EnumerateArray()
             .Where(s => s.GetProperty("stepId").GetString() == stepId)
