@@ -51,8 +51,6 @@ public static class CampaignsApi
     public sealed record SkipReasons(
         long InvalidId, long NotAFriend, long Blocked, long AlreadyEnrolled, long NotEligible, long NotInSegment, long Duplicate, long ScenarioNotActive);
 
-    public sealed record CampaignPage(IReadOnlyList<CampaignResource> Items, string? NextCursor);
-
     private static async Task<Results<Created<CampaignResource>, Accepted<CampaignResource>, Ok<CampaignResource>, ValidationProblem, ProblemHttpResult>> Start(
         string channelId, HttpRequest request, IGrainFactory grains, IOptions<CampaignOptions> options, TimeProvider clock, CancellationToken cancellationToken)
     {
@@ -261,23 +259,27 @@ public static class CampaignsApi
         }
     }
 
-    private static async Task<Results<Ok<CampaignPage>, ValidationProblem>> List(string channelId, string? cursor, int? limit, IGrainFactory grains)
+    private static async Task<Results<Ok<Page<CampaignResource>>, ValidationProblem>> List(string channelId, string? cursor, int? limit, IGrainFactory grains)
     {
-        if (!Cursor.TryDecode(cursor, out var offset))
+        var errors = new FieldErrors();
+        var offset = 0;
+        if (Pagination.TryRead(cursor, limit, errors, out var position, out var pageSize)
+            && position is not null && !int.TryParse(position, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out offset))
         {
-            return ManagementProblems.Invalid("cursor", "Pass back the nextCursor of the previous page unchanged.");
+            errors.Add("cursor", "'cursor' is not a cursor this API returned.");
         }
 
-        if (limit is < 1 or > Cursor.MaxLimit)
+        if (errors.Any)
         {
-            return ManagementProblems.Invalid("limit", $"limit is 1 to {Cursor.MaxLimit}.");
+            return errors.ToProblem();
         }
 
-        var (ids, next) = await grains.GetGrain<ICampaignListGrain>(channelId).Page(offset, limit ?? Cursor.DefaultLimit);
+        // Campaigns are only ever appended to the channel's list, so a position in it stays valid.
+        var (ids, next) = await grains.GetGrain<ICampaignListGrain>(channelId).Page(offset, pageSize);
         var views = await Task.WhenAll(ids.Select(id => grains.GetGrain<ICampaignGrain>(CampaignKey.Format(channelId, id)).Get()));
-        return TypedResults.Ok(new CampaignPage(
+        return TypedResults.Ok(new Page<CampaignResource>(
             [.. views.OfType<CampaignView>().Select(ToResource)],
-            next is { } position ? Cursor.Encode(position) : null));
+            next is { } after ? Pagination.Encode(after.ToString(System.Globalization.CultureInfo.InvariantCulture)) : null));
     }
 
     private static async Task<Results<Ok<CampaignResource>, ProblemHttpResult>> Get(string channelId, string campaignId, IGrainFactory grains) =>
