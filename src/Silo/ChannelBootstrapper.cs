@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Stepcast.Grains.Channels;
+using Stepcast.Grains.Quota;
 using Stepcast.Grains.Scenarios;
 
 namespace Stepcast.Silo;
@@ -24,6 +25,21 @@ public sealed class ChannelRegistration
 
     /// <summary>The channel's auto-reply rules, tried in order (<c>…:AutoReplies:{m}</c>); none when absent.</summary>
     public List<AutoReplyRegistration> AutoReplies { get; } = [];
+
+    /// <summary>
+    /// The LINE plan (<c>communication</c>, <c>light</c>, <c>standard</c>, <c>custom</c>, <c>unlimited</c>); when absent the
+    /// channel's plan is left as it is (set through the API, or unlimited).
+    /// </summary>
+    public string? Plan { get; set; }
+
+    /// <summary>Standard plan only: the paid messages a month beyond the free 30,000.</summary>
+    public long? ExtraMessageCap { get; set; }
+
+    /// <summary>The custom plan's monthly limit.</summary>
+    public long? CustomMonthlyLimit { get; set; }
+
+    /// <summary><c>pause</c> (the default) or <c>skip</c>: what a send does once the month's budget is spent.</summary>
+    public string? WhenExhausted { get; set; }
 }
 
 /// <summary>One auto-reply rule from configuration: keywords and the text messages that answer them.</summary>
@@ -70,9 +86,9 @@ public sealed partial class ChannelBootstrapper(
     {
         // Validate everything first, so a typo in the third channel does not leave the first two half-applied.
         var registrations = options.Value.Channels
-            .Select((registration, index) => (Settings: ToSettings(registration, index), AutoReplies: ToAutoReplies(registration, index)))
+            .Select((registration, index) => (Settings: ToSettings(registration, index), AutoReplies: ToAutoReplies(registration, index), Quota: ToQuota(registration, index)))
             .ToList();
-        foreach (var (channel, autoReplies) in registrations)
+        foreach (var (channel, autoReplies, quota) in registrations)
         {
             cancellationToken.ThrowIfCancellationRequested();
             await StartupCalls.RetryAsync(() => channels.ConfigureAsync(channel), $"register channel {channel.ChannelId}", timeProvider, logger, cancellationToken);
@@ -83,6 +99,13 @@ public sealed partial class ChannelBootstrapper(
             if (problems.Count > 0)
             {
                 throw new InvalidOperationException($"Auto-replies of channel {channel.ChannelId} refused: {string.Join(" ", problems.Select(p => $"{p.Path}: {p.Message}"))}");
+            }
+
+            if (quota is not null)
+            {
+                await StartupCalls.RetryAsync(
+                    () => grains.GetGrain<IPlanQuotaGrain>(channel.ChannelId).Configure(quota with { TimeZone = channel.TimeZone }),
+                    $"plan of channel {channel.ChannelId}", timeProvider, logger, cancellationToken);
             }
 
             LogRegistered(channel.ChannelId, channel.AccessToken is not null, channel.TimeZone, autoReplies.Length);
@@ -117,6 +140,45 @@ public sealed partial class ChannelBootstrapper(
             AccessToken = string.IsNullOrEmpty(registration.AccessToken) ? null : registration.AccessToken,
         };
         return timeZone is null ? settings : settings with { TimeZone = timeZone };
+    }
+
+    private static QuotaSettings? ToQuota(ChannelRegistration registration, int index)
+    {
+        if (string.IsNullOrWhiteSpace(registration.Plan))
+        {
+            return null;
+        }
+
+        var where = $"{ChannelBootstrapOptions.SectionName}:{index}";
+        if (!Enum.TryParse<LinePlan>(registration.Plan.Trim(), ignoreCase: true, out var plan) || !Enum.IsDefined(plan))
+        {
+            throw new InvalidOperationException($"{where}:Plan '{registration.Plan}' must be communication, light, standard, custom or unlimited.");
+        }
+
+        var policy = QuotaExhaustedPolicy.Pause;
+        if (!string.IsNullOrWhiteSpace(registration.WhenExhausted)
+            && (!Enum.TryParse(registration.WhenExhausted.Trim(), ignoreCase: true, out policy) || !Enum.IsDefined(policy)))
+        {
+            throw new InvalidOperationException($"{where}:WhenExhausted '{registration.WhenExhausted}' must be pause or skip.");
+        }
+
+        if (plan == LinePlan.Custom && registration.CustomMonthlyLimit is not > 0)
+        {
+            throw new InvalidOperationException($"{where}:CustomMonthlyLimit must be at least 1 for the custom plan.");
+        }
+
+        if (registration.ExtraMessageCap is < 0 || (registration.ExtraMessageCap > 0 && plan != LinePlan.Standard))
+        {
+            throw new InvalidOperationException($"{where}:ExtraMessageCap must be zero or more, and only the standard plan buys extra messages.");
+        }
+
+        return new QuotaSettings
+        {
+            Plan = plan,
+            WhenExhausted = policy,
+            ExtraMessageCap = registration.ExtraMessageCap ?? 0,
+            CustomMonthlyLimit = registration.CustomMonthlyLimit ?? 0,
+        };
     }
 
     private static ImmutableArray<AutoReplyRule> ToAutoReplies(ChannelRegistration registration, int index)
