@@ -33,8 +33,14 @@ public sealed class BenchTopology : IAsyncDisposable
     /// <summary>Where an Orleans client finds the silo: the gateway port (embedded) or the membership table (postgres).</summary>
     public int? EmbeddedGatewayPort { get; private set; }
 
+    public static Task<BenchTopology> StartAsync(
+        string topology, string scenarioJson, string lineBaseUrl, bool withApi, HarnessArgs args, CancellationToken cancellationToken) =>
+        StartAsync(topology, [scenarioJson], new Dictionary<string, string>(), lineBaseUrl, withApi, args, cancellationToken);
+
+    /// <param name="settings">Extra host configuration as environment variables (<c>Stepcast__RateLimits__Enabled</c>, …).</param>
     public static async Task<BenchTopology> StartAsync(
-        string topology, string scenarioJson, string lineBaseUrl, bool withApi, HarnessArgs args, CancellationToken cancellationToken)
+        string topology, IReadOnlyList<string> scenarioJsons, IReadOnlyDictionary<string, string> settings, string lineBaseUrl, bool withApi,
+        HarnessArgs args, CancellationToken cancellationToken)
     {
         var run = new BenchTopology { Name = topology };
         try
@@ -42,7 +48,11 @@ public sealed class BenchTopology : IAsyncDisposable
             var scenarios = Path.Combine(Path.GetTempPath(), "stepcast-load-scenarios-" + Guid.NewGuid().ToString("N")[..8]);
             Directory.CreateDirectory(scenarios);
             run._scenarioFolder = scenarios;
-            await File.WriteAllTextAsync(Path.Combine(scenarios, "bench.json"), scenarioJson, cancellationToken);
+            for (var i = 0; i < scenarioJsons.Count; i++)
+            {
+                await File.WriteAllTextAsync(Path.Combine(scenarios, $"bench-{i}.json"), scenarioJsons[i], cancellationToken);
+            }
+
             var common = new Dictionary<string, string>
             {
                 ["Stepcast__Channels__0__ChannelId"] = ChannelId,
@@ -54,6 +64,10 @@ public sealed class BenchTopology : IAsyncDisposable
                 ["Line__ApiBaseUrl"] = lineBaseUrl,
                 ["Line__DataApiBaseUrl"] = lineBaseUrl,
             };
+            foreach (var (key, value) in settings)
+            {
+                common[key] = value;
+            }
 
             switch (topology)
             {

@@ -6,6 +6,7 @@ return harness.Mode switch
     "push" => await PushBenchmark.RunFromArgsAsync(args),
     "ingest" => await IngestBenchmark.RunAsync(harness),
     "enroll" => await EnrollBenchmark.RunAsync(harness),
+    "dispatch" => await DispatchBenchmark.RunAsync(harness),
     _ => Usage(),
 };
 
@@ -16,6 +17,7 @@ static int Usage()
           push   [--count N] [--concurrency N]
           ingest [--topology embedded|postgres] [--rates 1000,2000,…] [--step-seconds S] [--closed-seconds S]
                  [--concurrency K] [--events-per-request N] [--max-seconds S] [--pg "<connection string>"] [--pg-synchronous-commit off] [--json out.json]
+          dispatch [--topology embedded|postgres] [--count M] [--configs 1,2,3,4] [--lead-seconds S] [--drain-seconds S] [--concurrency K] [--json out.json]
           enroll [--topology embedded|postgres] [--count N] [--concurrency K] [--max-seconds S] [--pg "<connection string>"] [--pg-synchronous-commit off] [--json out.json]
         """);
     return 2;
