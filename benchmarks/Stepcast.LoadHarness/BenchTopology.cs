@@ -120,8 +120,30 @@ public sealed class BenchTopology : IAsyncDisposable
                     break;
                 }
 
+                case "hangfire":
+                {
+                    // The baseline: the restaurant scenario as Hangfire jobs on its own throwaway PostgreSQL.
+                    run.Postgres = await ThrowawayPostgres.StartAsync(args.String("--pg"), args.String("--pg-synchronous-commit") != "off", cancellationToken);
+                    run._owned.Add(run.Postgres);
+                    var port = Ports.FreeLoopbackPort();
+                    var baseline = StepcastProcess.StartDll("hangfire baseline", StepcastProcess.BaselineBuildOutput(), new Dictionary<string, string>
+                    {
+                        ["Urls"] = $"http://127.0.0.1:{port}",
+                        ["ConnectionStrings__Hangfire"] = run.Postgres.ConnectionString,
+                        ["Baseline__ChannelSecret"] = ChannelSecret,
+                        ["Baseline__AccessToken"] = "bench-access-token",
+                        ["Baseline__LineApiBaseUrl"] = lineBaseUrl,
+                        ["Baseline__Workers"] = args.String("--hangfire-workers") ?? "50",
+                    });
+                    run._owned.Add(baseline);
+                    await baseline.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(90), cancellationToken);
+                    run.Silo = baseline;
+                    run.ApiBaseUrl = $"http://127.0.0.1:{port}";
+                    break;
+                }
+
                 default:
-                    throw new ArgumentException($"Unknown topology '{topology}': embedded or postgres.");
+                    throw new ArgumentException($"Unknown topology '{topology}': embedded, postgres or hangfire.");
             }
 
             return run;

@@ -23,60 +23,30 @@ public static class DispatchBenchmark
         new("multicast, limiter off", "bench-dispatch-plain", Limiter: false, Multicast: true),
     ];
 
+    /// <summary>The baseline's only configuration: one Hangfire job, one push, per friend; no rate limiter.</summary>
+    public static readonly Configuration HangfireJobs = new("Hangfire: a push job per friend", "", Limiter: false, Multicast: false);
+
+    public sealed record Round(string Topology, Configuration Configuration, DueRound.Result Result, int HostWarnings);
+
     public static async Task<int> RunAsync(HarnessArgs args)
     {
         var topology = args.String("--topology") ?? "embedded";
         var count = args.Int("--count", 20_000);
-        var concurrency = args.Int("--concurrency", 256);
-        var chosen = args.String("--configs") is { } names
-            ? names.Split(',', StringSplitOptions.TrimEntries).Select(n => All[int.Parse(n, CultureInfo.InvariantCulture) - 1]).ToList()
-            : All;
-        // Enrolling must end before the due time; PostgreSQL enrolls ~4× slower than the in-memory host.
-        var lead = TimeSpan.FromSeconds(args.Int("--lead-seconds", 10 + count / (topology == "embedded" ? 1_000 : 300)));
-        var drain = TimeSpan.FromSeconds(args.Int("--drain-seconds", 90));
+        var chosen = topology == "hangfire"
+            ? [HangfireJobs]
+            : args.String("--configs") is { } names
+                ? names.Split(',', StringSplitOptions.TrimEntries).Select(n => All[int.Parse(n, CultureInfo.InvariantCulture) - 1]).ToList()
+                : All;
         var json = args.String("--json");
         using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(30));
 
         await using var line = await FakeLineServer.StartAsync(new FakeLineOptions(), stop.Token);
         Console.WriteLine($"dispatch: topology {topology}, {count:N0} friends due at once, {chosen.Count} configuration(s), {Environment.ProcessorCount} cores, " +
             $"load average {LoadAverage()}");
-        var results = new List<(Configuration Configuration, DueRound.Result Result, int HostWarnings)>();
-        foreach (var configuration in chosen)
-        {
-            Console.WriteLine($"[{configuration.Name}] starting hosts…");
-            var settings = new Dictionary<string, string>
-            {
-                ["Stepcast__RateLimits__Enabled"] = configuration.Limiter ? "true" : "false",
-                ["Stepcast__Delivery__MulticastWindow"] = configuration.Multicast ? "00:00:00.250" : "00:00:00",
-            };
-            await using var hosts = await BenchTopology.StartAsync(
-                topology, [BenchScenarios.DispatchPersonal, BenchScenarios.DispatchPlain], settings, line.BaseUrl, withApi: false, args, stop.Token);
-            using var client = await HarnessClient.StartAsync(hosts, stop.Token);
-            var round = new DueRound(hosts, line, client.Services.GetRequiredService<IClusterClient>());
-            var tag = Guid.NewGuid().ToString("N")[..8];
-            await round.WarmUpAsync(configuration.ScenarioId, "W" + tag, 500, stop.Token);
-            var result = await round.RunAsync(configuration.ScenarioId, "U" + tag, count, concurrency, lead, drain, stop.Token);
-            results.Add((configuration, result, hosts.Silo.Problems().Count));
-            Console.WriteLine($"[{configuration.Name}] {result.RequestsPerSecond:N0} requests/s, {result.RecipientsPerSecond:N0} recipients/s, lag p50 {result.LagP50Ms:N0} ms p99 {result.LagP99Ms:N0} ms");
-            await client.StopAsync(CancellationToken.None);
-        }
-
+        var results = await RunTopologyAsync(topology, chosen, count, line, args, stop.Token);
         Console.WriteLine();
-        Console.WriteLine($"dispatch, topology {topology}, {count:N0} friends due at once, load average at the end {LoadAverage()}");
-        Console.WriteLine("| configuration | enrolled/s | enrolled before due s | push requests | multicast requests | recipients (distinct) | first sent ms after due | all sent s after due | requests/s | recipients/s | lag p50 ms | lag p99 ms | lag max ms | host CPU cores | PG CPU cores |");
-        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-        foreach (var (configuration, r, _) in results)
-        {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {configuration.Name} | {r.EnrollmentsPerSecond:N0} | {r.EnrolledBeforeDueSeconds:0.0} | {r.PushRequests:N0} | {r.MulticastRequests:N0} | {r.Recipients:N0} ({r.DistinctRecipients:N0}){(r.Complete ? "" : " INCOMPLETE")} | " +
-                $"{r.FirstLagMs:N0} | {r.SpanSeconds:0.0} | {r.RequestsPerSecond:N0} | {r.RecipientsPerSecond:N0} | {r.LagP50Ms:N0} | {r.LagP99Ms:N0} | {r.LagMaxMs:N0} | {r.HostCpuCores:0.00} | {r.PostgresCpuCores:0.00} |"));
-        }
-
-        foreach (var (configuration, _, warnings) in results.Where(r => r.HostWarnings > 0))
-        {
-            Console.WriteLine($"[{configuration.Name}] the host logged {warnings} warning/error line(s)");
-        }
-
+        Console.WriteLine($"dispatch, {count:N0} friends due at once, load average at the end {LoadAverage()}");
+        Print(results);
         if (json is not null)
         {
             await File.WriteAllTextAsync(json, JsonSerializer.Serialize(new
@@ -84,15 +54,64 @@ public static class DispatchBenchmark
                 mode = "dispatch",
                 topology,
                 friends = count,
-                concurrency,
                 processorCount = Environment.ProcessorCount,
                 loadAverage = LoadAverage(),
-                rounds = results.Select(r => new { configuration = r.Configuration, result = r.Result, hostWarnings = r.HostWarnings }),
+                rounds = results,
             }, new JsonSerializerOptions { WriteIndented = true }), CancellationToken.None);
             Console.WriteLine($"written {json}");
         }
 
         return 0;
+    }
+
+    /// <summary>Each configuration on freshly started hosts of <paramref name="topology"/>.</summary>
+    public static async Task<List<Round>> RunTopologyAsync(
+        string topology, IReadOnlyList<Configuration> configurations, int count, FakeLineServer line, HarnessArgs args, CancellationToken cancellationToken)
+    {
+        var concurrency = args.Int("--concurrency", 256);
+        // Enrolling must end before the due time; PostgreSQL enrolls ~4× slower than the in-memory host.
+        var lead = TimeSpan.FromSeconds(args.Int("--lead-seconds", 10 + count / (topology == "embedded" ? 1_000 : 300)));
+        var drain = TimeSpan.FromSeconds(args.Int("--drain-seconds", 90));
+        var results = new List<Round>();
+        foreach (var configuration in configurations)
+        {
+            Console.WriteLine($"[{topology}: {configuration.Name}] starting hosts…");
+            var settings = new Dictionary<string, string>
+            {
+                ["Stepcast__RateLimits__Enabled"] = configuration.Limiter ? "true" : "false",
+                ["Stepcast__Delivery__MulticastWindow"] = configuration.Multicast ? "00:00:00.250" : "00:00:00",
+            };
+            await using var hosts = await BenchTopology.StartAsync(
+                topology, [BenchScenarios.DispatchPersonal, BenchScenarios.DispatchPlain], settings, line.BaseUrl, withApi: false, args, cancellationToken);
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+            using var client = topology == "hangfire" ? null : await HarnessClient.StartAsync(hosts, cancellationToken);
+            var round = new DueRound(hosts, line, client is null
+                ? HangfireEnrollments.ThroughHttp(http, hosts.ApiBaseUrl!)
+                : DueRound.ThroughGrains(client.Services.GetRequiredService<IClusterClient>()));
+            var tag = Guid.NewGuid().ToString("N")[..8];
+            await round.WarmUpAsync(configuration.ScenarioId, "W" + tag, 500, cancellationToken);
+            var result = await round.RunAsync(configuration.ScenarioId, "U" + tag, count, concurrency, lead, drain, cancellationToken);
+            results.Add(new Round(topology, configuration, result, hosts.Silo.Problems().Count));
+            Console.WriteLine($"[{topology}: {configuration.Name}] {result.RequestsPerSecond:N0} requests/s, {result.RecipientsPerSecond:N0} recipients/s, lag p50 {result.LagP50Ms:N0} ms p99 {result.LagP99Ms:N0} ms");
+            if (client is not null)
+            {
+                await client.StopAsync(CancellationToken.None);
+            }
+        }
+
+        return results;
+    }
+
+    public static void Print(IEnumerable<Round> rounds)
+    {
+        Console.WriteLine("| topology | configuration | enrolled/s | enrolled before due s | push requests | multicast requests | recipients (distinct) | first sent ms after due | all sent s after due | requests/s | recipients/s | lag p50 ms | lag p99 ms | lag max ms | host CPU cores | PG CPU cores | host warnings |");
+        Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var (topology, configuration, r, warnings) in rounds)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {topology} | {configuration.Name} | {r.EnrollmentsPerSecond:N0} | {r.EnrolledBeforeDueSeconds:0.0} | {r.PushRequests:N0} | {r.MulticastRequests:N0} | {r.Recipients:N0} ({r.DistinctRecipients:N0}){(r.Complete ? "" : " INCOMPLETE")} | " +
+                $"{r.FirstLagMs:N0} | {r.SpanSeconds:0.0} | {r.RequestsPerSecond:N0} | {r.RecipientsPerSecond:N0} | {r.LagP50Ms:N0} | {r.LagP99Ms:N0} | {r.LagMaxMs:N0} | {r.HostCpuCores:0.00} | {r.PostgresCpuCores:0.00} | {warnings} |"));
+        }
     }
 
     /// <summary>The 1-, 5- and 15-minute load averages, for the report: other work on the VM moves every figure.</summary>

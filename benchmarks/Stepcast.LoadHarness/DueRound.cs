@@ -11,8 +11,17 @@ namespace Stepcast.LoadHarness;
 /// instant; then watch the fake LINE server until every friend has received it. The lag of a recipient is the
 /// fake's receive time minus the due time (both from this machine's clock).
 /// </summary>
-public sealed class DueRound(BenchTopology hosts, FakeLineServer line, IClusterClient grains)
+public sealed class DueRound(BenchTopology hosts, FakeLineServer line, DueRound.Enroller enroll)
 {
+    /// <summary>Enrolls friends <c>{prefix}{index:x24}</c> so that their send is due at <c>due</c>, counting outcomes.</summary>
+    public delegate Task Enroller(
+        string scenarioId, string prefix, int count, int concurrency, ConcurrentDictionary<string, long>? outcomes, DateTimeOffset due, CancellationToken cancellationToken);
+
+    /// <summary>Stepcast: <c>IFriendGrain.Enroll</c> with <c>At = due − wait</c>, from an Orleans client.</summary>
+    public static Enroller ThroughGrains(IClusterClient grains) =>
+        (scenarioId, prefix, count, concurrency, outcomes, due, cancellationToken) =>
+            EnrollBenchmark.EnrollAsync(grains, scenarioId, prefix, count, concurrency, outcomes, () => due - BenchScenarios.DispatchWait, cancellationToken);
+
     public sealed record Result(
         int Friends, double EnrollSeconds, double EnrollmentsPerSecond, IReadOnlyDictionary<string, long> EnrollOutcomes, double EnrolledBeforeDueSeconds,
         long PushRequests, long MulticastRequests, long Recipients, long DistinctRecipients, double FirstLagMs, double SpanSeconds,
@@ -26,7 +35,6 @@ public sealed class DueRound(BenchTopology hosts, FakeLineServer line, IClusterC
         string scenarioId, string prefix, int count, int concurrency, TimeSpan lead, TimeSpan drain, CancellationToken cancellationToken)
     {
         var due = DateTimeOffset.FromUnixTimeSeconds((DateTimeOffset.UtcNow + lead).ToUnixTimeSeconds() + 1);
-        var at = due - BenchScenarios.DispatchWait;
         Console.WriteLine($"  {count:N0} friends into {scenarioId}, all due at {due:HH:mm:ss} (in {(due - DateTimeOffset.UtcNow).TotalSeconds:0} s)");
         line.Deliveries.Clear();
 
@@ -44,7 +52,7 @@ public sealed class DueRound(BenchTopology hosts, FakeLineServer line, IClusterC
                 WhileWaiting?.Invoke((due - DateTimeOffset.UtcNow).TotalSeconds);
             }
         }, CancellationToken.None);
-        await EnrollBenchmark.EnrollAsync(grains, scenarioId, prefix, count, concurrency, outcomes, () => at, cancellationToken);
+        await enroll(scenarioId, prefix, count, concurrency, outcomes, due, cancellationToken);
         var enrollSeconds = clock.Elapsed.TotalSeconds;
         var beforeDue = (due - DateTimeOffset.UtcNow).TotalSeconds;
         await enrolled.CancelAsync();
@@ -116,7 +124,7 @@ public sealed class DueRound(BenchTopology hosts, FakeLineServer line, IClusterC
     public async Task WarmUpAsync(string scenarioId, string prefix, int count, CancellationToken cancellationToken)
     {
         line.Deliveries.Clear();
-        await EnrollBenchmark.EnrollAsync(grains, scenarioId, prefix, count, 32, null, () => DateTimeOffset.UtcNow - BenchScenarios.DispatchWait, cancellationToken);
+        await enroll(scenarioId, prefix, count, 32, null, DateTimeOffset.UtcNow, cancellationToken);
         var clock = Stopwatch.StartNew();
         while (line.Deliveries.Snapshot().Sum(d => d.Recipients.Count) < count && clock.Elapsed < TimeSpan.FromSeconds(30))
         {

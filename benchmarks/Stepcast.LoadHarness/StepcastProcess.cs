@@ -34,9 +34,20 @@ public sealed class StepcastProcess : IAsyncDisposable
             : throw new InvalidOperationException($"{dll} is missing: build first with `dotnet build benchmarks/Stepcast.LoadHarness -c Release`.");
     }
 
-    public static StepcastProcess Start(string name, string project, IReadOnlyDictionary<string, string> environment)
+    public static StepcastProcess Start(string name, string project, IReadOnlyDictionary<string, string> environment) =>
+        StartDll(name, BuildOutput(project), environment);
+
+    /// <summary>The Release build output of the Hangfire baseline (<c>benchmarks/Stepcast.HangfireBaseline</c>).</summary>
+    public static string BaselineBuildOutput()
     {
-        var dll = BuildOutput(project);
+        var dll = Path.Combine(RepositoryRoot(), "benchmarks", "Stepcast.HangfireBaseline", "bin", "Release", "net10.0", "Stepcast.HangfireBaseline.dll");
+        return File.Exists(dll)
+            ? dll
+            : throw new InvalidOperationException($"{dll} is missing: build first with `dotnet build benchmarks/Stepcast.LoadHarness -c Release`.");
+    }
+
+    public static StepcastProcess StartDll(string name, string dll, IReadOnlyDictionary<string, string> environment)
+    {
         // The Api reads appsettings.json from its content root, the working folder.
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = Path.GetDirectoryName(dll)!, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(dll);
