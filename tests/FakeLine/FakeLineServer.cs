@@ -97,6 +97,9 @@ public sealed class FakeLineServer : IAsyncDisposable
     /// <summary>Messages counted against a channel's quota this month.</summary>
     public long GetQuotaUsage(string channelAccessToken) => _channels.GetQuota(channelAccessToken).Used;
 
+    /// <summary>Messages the account sent outside Stepcast (e.g. from LINE Official Account Manager) this month.</summary>
+    public void SendOutsideStepcast(string channelAccessToken, long messages) => _channels.TryConsumeQuota(channelAccessToken, messages);
+
     /// <summary>Forgets deliveries, retry keys, quota usage and overrides, rate windows, narrowcasts, audiences and faults.</summary>
     public void Reset()
     {

@@ -10,6 +10,7 @@ public sealed class ChannelState
     [Id(1)] public long Revision { get; set; }
     [Id(2)] public ChannelSettings? Settings { get; set; }
     [Id(3)] public ImmutableArray<AutoReplyRule> AutoReplies { get; set; } = [];
+    [Id(4)] public ImmutableArray<FrequencyCap> FrequencyCaps { get; set; } = [];
 }
 
 public sealed class ChannelGrain([PersistentState("channel")] IPersistentState<ChannelState> state)
@@ -56,6 +57,35 @@ public sealed class ChannelGrain([PersistentState("channel")] IPersistentState<C
 
     Task<ImmutableArray<AutoReplyRule>> IChannelGrain.GetAutoReplies() => Task.FromResult(AutoReplies);
 
+    async Task<IReadOnlyList<ValidationProblem>> IChannelGrain.SetFrequencyCaps(ImmutableArray<FrequencyCap> caps)
+    {
+        caps = caps.IsDefault ? [] : caps;
+        var problems = new List<ValidationProblem>();
+        for (var i = 0; i < caps.Length; i++)
+        {
+            if (caps[i].Messages is <= 0 or > FrequencyCap.MaxMessages)
+            {
+                problems.Add(new ValidationProblem($"$.frequencyCaps[{i}].messages", $"must be between 1 and {FrequencyCap.MaxMessages}"));
+            }
+
+            if (caps[i].Window <= TimeSpan.Zero)
+            {
+                problems.Add(new ValidationProblem($"$.frequencyCaps[{i}].window", "must be longer than zero"));
+            }
+        }
+
+        if (problems.Count > 0)
+        {
+            return problems;
+        }
+
+        state.State.FrequencyCaps = caps;
+        state.State.Revision++;
+        await state.WriteStateAsync();
+        _snapshot = null;
+        return problems;
+    }
+
     Task<ScenarioCatalogSnapshot> IChannelGrain.GetCatalog()
     {
         _snapshot ??= new ScenarioCatalogSnapshot
@@ -63,6 +93,7 @@ public sealed class ChannelGrain([PersistentState("channel")] IPersistentState<C
             Revision = state.State.Revision,
             Scenarios = [.. state.State.Scenarios.Values.OrderBy(s => s.ScenarioId, StringComparer.Ordinal)],
             AutoReplies = AutoReplies,
+            FrequencyCaps = state.State.FrequencyCaps.IsDefault ? [] : state.State.FrequencyCaps,
         };
         return Task.FromResult(_snapshot);
     }

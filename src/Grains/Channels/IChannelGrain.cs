@@ -29,6 +29,12 @@ public interface IChannelGrain : IGrainWithStringKey
 
     [Orleans.Concurrency.ReadOnly]
     Task<ImmutableArray<AutoReplyRule>> GetAutoReplies();
+
+    /// <summary>
+    /// Replaces the per-friend frequency caps that apply across all the channel's scenarios (an empty list removes
+    /// them). Returns the problems found, each naming its field; when there are any, nothing is changed.
+    /// </summary>
+    Task<IReadOnlyList<ValidationProblem>> SetFrequencyCaps(ImmutableArray<FrequencyCap> caps);
 }
 
 [GenerateSerializer, Immutable]
@@ -38,6 +44,8 @@ public sealed record ScenarioCatalogSnapshot
     [Id(1)] public ImmutableArray<ScenarioSummary> Scenarios { get; init; } = [];
     /// <summary>The channel's auto-reply rules, in the order they are tried; cached with the scenarios so a text message costs no extra grain call.</summary>
     [Id(2)] public ImmutableArray<AutoReplyRule> AutoReplies { get; init; } = [];
+    /// <summary>The channel's per-friend frequency caps, cached with the catalogue for the same reason.</summary>
+    [Id(3)] public ImmutableArray<FrequencyCap> FrequencyCaps { get; init; } = [];
 
     public ScenarioSummary? Find(string scenarioId)
     {

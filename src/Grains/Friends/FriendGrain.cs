@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Stepcast.Grains.Channels;
 using Stepcast.Grains.Delivery;
 using Stepcast.Grains.Delivery.Multicast;
+using Stepcast.Grains.Quota;
 using Stepcast.Grains.Scenarios;
 
 namespace Stepcast.Grains.Friends;
@@ -34,6 +35,7 @@ public sealed class FriendGrain(
     private const string WakeUpReminder = "wake-up";
     private const int RecentEventIdLimit = 64;
     private const int SeenEventLimit = 100;
+    private const int RecentSendLimit = FrequencyCap.MaxMessages;
 
     private readonly EngineOptions _options = engineOptions.Value;
     private FriendKey _key;
@@ -44,6 +46,8 @@ public sealed class FriendGrain(
     private bool _reminderKnownAbsent;
     /// <summary>Auto-replies accepted with their command and not yet sent; never persisted (see the class remarks).</summary>
     private readonly Queue<PendingReply> _pendingReplies = new();
+    /// <summary>Quota reservations to commit (true) or release (false) once the outcome that decides it is stored.</summary>
+    private readonly List<(Guid RetryKey, bool Commit)> _quotaSettlements = [];
 
     private FriendState Friend => state.State;
     private DateTimeOffset Now => timeProvider.GetUtcNow();
@@ -190,6 +194,20 @@ public sealed class FriendGrain(
 
     Task IFriendGrain.RunDueStepsInBackground() => RunDueStepsAsync();
 
+    async Task IFriendGrain.ResumeHeldSend(Guid retryKey)
+    {
+        var run = Friend.Enrollments.FirstOrDefault(r => r.PendingRetryKey == retryKey && r.HeldSince is not null);
+        if (run is null || run.Suspended || Friend.Status == FriendStatus.Blocked)
+        {
+            // Blocked, ended or already sent since: the budget reserved for it goes back.
+            Quota.Release(retryKey).Ignore();
+            return;
+        }
+
+        run.DueAt = Now;
+        await RunDueStepsAsync();
+    }
+
     async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
     {
         // The tick proves a reminder exists, but not for which time: reconcile it after the run.
@@ -218,6 +236,7 @@ public sealed class FriendGrain(
             EnteredAt = run.EnteredAt,
             Suspended = run.Suspended,
             Source = run.Source,
+            HeldForQuotaSince = run.HeldSince,
         })],
         History = [.. Friend.History],
     });
@@ -259,9 +278,11 @@ public sealed class FriendGrain(
                 break;
             }
 
-            // The retry keys must be stored before LINE sees them.
+            var cleared = await ClearForSendingAsync(atSend, now);
+
+            // The retry keys (and what the caps and the budget decided) must be stored before LINE sees them.
             await PersistAsync();
-            foreach (var (run, scenario) in atSend)
+            foreach (var (run, scenario) in cleared)
             {
                 await DeliverAsync(run, scenario);
             }
@@ -337,15 +358,24 @@ public sealed class FriendGrain(
         }
 
         var now = Now;
+        run.SendAttempts++;
         switch (outcome.Status)
         {
             case DeliveryStatus.Delivered or DeliveryStatus.AlreadyDelivered:
                 _interpreter.Record(run, HistoryKind.Sent, send.Id, outcome.Detail, request.RetryKey, now);
                 _interpreter.MovePastSend(run, scenario);
+                RememberSend(now);
+                _quotaSettlements.Add((request.RetryKey, true));
                 break;
             case DeliveryStatus.Rejected:
                 _interpreter.Record(run, HistoryKind.Failed, send.Id, outcome.Detail, request.RetryKey, now);
                 _interpreter.MovePastSend(run, scenario);
+                _quotaSettlements.Add((request.RetryKey, false));
+                break;
+            case DeliveryStatus.QuotaExhausted:
+                // LINE itself refused: the same path as a refusal by the plan's own count.
+                var decision = await Quota.ReportExhaustedByLine(QuotaRequestFor(run, scenario));
+                ApplyQuotaRefusal(run, scenario, send, decision, now);
                 break;
             default:
                 // Transient: keep the retry key so the next attempt cannot deliver twice.
@@ -398,6 +428,109 @@ public sealed class FriendGrain(
         }
 
         return outcome with { Detail = outcome.Detail is null ? $"multicast batch {run.PendingBatchId}" : $"multicast batch {run.PendingBatchId}: {outcome.Detail}" };
+    }
+
+    private IPlanQuotaGrain Quota => GrainFactory.GetGrain<IPlanQuotaGrain>(_key.ChannelId);
+
+    /// <summary>
+    /// Before any LINE call: a send the channel's frequency caps do not allow yet is deferred to the next allowed
+    /// time; the others reserve the month's budget, and a refusal holds or skips the send by the channel's policy.
+    /// Returns the sends cleared to go. Caps apply only to a send never attempted, so a retry is never deferred.
+    /// </summary>
+    private async Task<List<(Enrollment Run, ScenarioDefinition Scenario)>> ClearForSendingAsync(
+        List<(Enrollment Run, ScenarioDefinition Scenario)> atSend, DateTimeOffset now)
+    {
+        var cleared = new List<(Enrollment, ScenarioDefinition)>(atSend.Count);
+        var caps = (await catalog.GetCatalogAsync(_key.ChannelId)).FrequencyCaps;
+        var sendsThisPass = new List<DateTimeOffset>();
+        foreach (var (run, scenario) in atSend)
+        {
+            var send = (SendStep)ScenarioInterpreter.StepOf(scenario, run.StepId!)!;
+            if (run.SendAttempts == 0 && !scenario.IgnoreFrequencyCap && !caps.IsDefaultOrEmpty)
+            {
+                var sentSoFar = Friend.RecentSends.Concat(sendsThisPass).ToList();
+                var allowedAt = FrequencyCap.NextAllowed(caps, sentSoFar, now);
+                if (allowedAt > now)
+                {
+                    // A reservation made for it (a woken held send) goes back until then.
+                    Quota.Release(run.PendingRetryKey!.Value).Ignore();
+                    run.DueAt = allowedAt;
+                    _interpreter.Record(run, HistoryKind.Deferred, send.Id, $"frequency cap: next allowed at {allowedAt:O}", run.PendingRetryKey, now);
+                    continue;
+                }
+            }
+
+            QuotaDecision decision;
+            try
+            {
+                decision = await Quota.Reserve(QuotaRequestFor(run, scenario));
+            }
+            catch (Exception exception)
+            {
+                logger.LogWarning(exception, "Quota reservation for step {StepId} of {ScenarioId} failed", send.Id, run.ScenarioId);
+                run.DueAt = now + _options.SendRetryDelay;
+                _interpreter.Record(run, HistoryKind.RetryScheduled, send.Id, $"quota unavailable: {exception.GetType().Name}", run.PendingRetryKey, now);
+                continue;
+            }
+
+            if (!decision.Granted)
+            {
+                ApplyQuotaRefusal(run, scenario, send, decision, now);
+                continue;
+            }
+
+            // Counted now, so a second run due in the same pass sees the first send against the caps.
+            sendsThisPass.Add(now);
+            cleared.Add((run, scenario));
+        }
+
+        return cleared;
+    }
+
+    private QuotaRequest QuotaRequestFor(Enrollment run, ScenarioDefinition scenario) => new()
+    {
+        RetryKey = run.PendingRetryKey!.Value,
+        Recipients = 1,
+        Priority = scenario.Priority,
+        DueAt = run.HeldSince ?? run.DueAt,
+        FriendKey = _key.ToString(),
+    };
+
+    private void ApplyQuotaRefusal(Enrollment run, ScenarioDefinition scenario, SendStep send, QuotaDecision decision, DateTimeOffset now)
+    {
+        if (decision.Policy == QuotaExhaustedPolicy.Skip)
+        {
+            _interpreter.Record(run, HistoryKind.Skipped, send.Id, $"quota: {decision.Reason}", run.PendingRetryKey, now);
+            _interpreter.MovePastSend(run, scenario);
+            return;
+        }
+
+        if (run.HeldSince is null)
+        {
+            run.HeldSince = run.DueAt;
+            _interpreter.Record(run, HistoryKind.Held, send.Id, $"quota: {decision.Reason}; waiting for budget", run.PendingRetryKey, now);
+        }
+
+        run.DueAt = decision.RecheckAt ?? now + _options.PausedRecheckInterval;
+    }
+
+    private void RememberSend(DateTimeOffset at)
+    {
+        Friend.RecentSends.Add(at);
+        if (Friend.RecentSends.Count > RecentSendLimit)
+        {
+            Friend.RecentSends.RemoveRange(0, Friend.RecentSends.Count - RecentSendLimit);
+        }
+    }
+
+    private void SettleQuota()
+    {
+        foreach (var (retryKey, commit) in _quotaSettlements)
+        {
+            (commit ? Quota.Commit(retryKey) : Quota.Release(retryKey)).Ignore();
+        }
+
+        _quotaSettlements.Clear();
     }
 
     private async Task SendPendingRepliesAsync()
@@ -594,6 +727,9 @@ public sealed class FriendGrain(
             DeactivateOnIdle();
             throw;
         }
+
+        // Only now: a commit sent before the outcome is stored could be followed by a retry counted again.
+        SettleQuota();
 
         if (due is { } later)
         {

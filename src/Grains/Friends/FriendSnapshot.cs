@@ -29,4 +29,6 @@ public sealed record EnrollmentView
     [Id(5)] public DateTimeOffset EnteredAt { get; init; }
     [Id(6)] public bool Suspended { get; init; }
     [Id(7)] public string Source { get; init; } = "";
+    /// <summary>Set while the send waits for the month's budget: when it was first due.</summary>
+    [Id(8)] public DateTimeOffset? HeldForQuotaSince { get; init; }
 }

@@ -32,6 +32,8 @@ public sealed class FriendState
     /// <summary>Ids of recently handled events, so LINE's redeliveries change nothing.</summary>
     [Id(12)] public List<string> RecentEventIds { get; set; } = [];
     [Id(13)] public long EnrollmentsStarted { get; set; }
+    /// <summary>When recent pushes reached the friend, for the channel's frequency caps; newest last, bounded.</summary>
+    [Id(14)] public List<DateTimeOffset> RecentSends { get; set; } = [];
 }
 
 /// <summary>
@@ -59,6 +61,10 @@ public sealed class Enrollment
     [Id(10)] public string Source { get; set; } = "";
     /// <summary>The multicast batch this run's send joined, persisted before the friend confirms to the batch.</summary>
     [Id(11)] public Guid? PendingBatchId { get; set; }
+    /// <summary>Set while the send waits for the month's budget (pause policy): when it was first due, its place in line.</summary>
+    [Id(12)] public DateTimeOffset? HeldSince { get; set; }
+    /// <summary>Attempts made with <see cref="PendingRetryKey"/>; frequency caps only defer a send never attempted.</summary>
+    [Id(13)] public int SendAttempts { get; set; }
 }
 
 [GenerateSerializer]
@@ -87,6 +93,8 @@ public enum HistoryKind
     Ended,
     /// <summary>An auto-reply answered the friend's text through the reply API; the detail is the rule's first keyword.</summary>
     Replied,
+    /// <summary>A send was moved later to keep the channel's per-friend frequency cap; the detail says until when.</summary>
+    Deferred,
 }
 
 /// <summary>One line of a friend's history: what happened, in which scenario step, and why.</summary>

@@ -26,6 +26,12 @@ public interface IFriendGrain : IGrainWithStringKey
     [OneWay]
     Task RunDueStepsInBackground();
 
+    /// <summary>
+    /// Budget returned for the send held under <paramref name="retryKey"/> and is reserved for it: the friend
+    /// re-evaluates the step and sends it now, or releases the reservation when it no longer applies.
+    /// </summary>
+    Task ResumeHeldSend(Guid retryKey);
+
     [ReadOnly]
     Task<FriendSnapshot> GetSnapshot();
 }

@@ -5,6 +5,7 @@ using Stepcast.Grains.Channels;
 using Stepcast.Grains.Delivery;
 using Stepcast.Grains.Delivery.Multicast;
 using Stepcast.Grains.Line;
+using Stepcast.Grains.Quota;
 using Stepcast.Grains.RateLimiting;
 
 namespace Stepcast.Grains.Hosting;
@@ -25,6 +26,7 @@ public static class EngineServiceCollectionExtensions
         services.AddOptions<EngineOptions>().Bind(configuration.GetSection(EngineOptions.SectionName));
         services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection(DeliveryOptions.SectionName));
         services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.SectionName));
+        services.AddOptions<QuotaOptions>().Bind(configuration.GetSection(QuotaOptions.SectionName));
         services.AddOptions<LineClientOptions>().Bind(configuration.GetSection(LineClientOptions.SectionName));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ScenarioCatalog>();

@@ -24,6 +24,20 @@ public sealed record ScenarioDefinition
     [Id(6)] public ReentryPolicy Reentry { get; init; } = ReentryPolicy.Never;
     [Id(7)] public UnblockPolicy OnUnblock { get; init; } = UnblockPolicy.Restart;
     [Id(8)] public ImmutableArray<ScenarioStep> Steps { get; init; } = [];
+
+    /// <summary>When the month's budget is short, higher priorities go first (e.g. order confirmations before nurture).</summary>
+    [Id(9)] public SendPriority Priority { get; init; } = SendPriority.Normal;
+
+    /// <summary>Sends that bypass the channel's per-friend frequency caps (transactional messages a friend asked for).</summary>
+    [Id(10)] public bool IgnoreFrequencyCap { get; init; }
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<SendPriority>))]
+public enum SendPriority
+{
+    Low,
+    Normal,
+    High,
 }
 
 [GenerateSerializer, Immutable]

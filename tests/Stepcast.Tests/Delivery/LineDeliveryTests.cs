@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Text.Json;
 using Stepcast.FakeLine;
 using Stepcast.Grains.Friends;
+using Stepcast.Grains.Quota;
 using Stepcast.Grains.Scenarios;
 using static Stepcast.Tests.Engine.Scenario;
 
@@ -61,7 +62,7 @@ public sealed class LineDeliveryTests(FaultyLineCluster cluster)
     }
 
     [Fact]
-    public async Task Monthly_limit_is_not_retried_within_the_call_and_shows_in_the_friends_history()
+    public async Task Monthly_limit_at_LINE_holds_the_step_without_asking_LINE_again_and_raises_the_full_alert()
     {
         var channel = NewChannel();
         var token = await cluster.RegisterLineChannelAsync(channel);
@@ -70,23 +71,24 @@ public sealed class LineDeliveryTests(FaultyLineCluster cluster)
 
         await cluster.Friend(channel, "U1").Follow(new FollowCommand { At = DateTimeOffset.UtcNow });
         var snapshot = (await cluster.DriveUntilAsync(channel, ["U1"],
-            s => s.History.Any(h => h.Kind == HistoryKind.RetryScheduled), Patience)).Single();
+            s => s.History.Any(h => h.Kind == HistoryKind.Held), Patience)).Single();
 
-        var entry = snapshot.History.First(h => h.Kind == HistoryKind.RetryScheduled);
+        var entry = snapshot.History.Single(h => h.Kind == HistoryKind.Held);
         Assert.Equal("hello", entry.StepId);
-        Assert.Contains("QuotaExhausted", entry.Detail);
-        Assert.Contains("You have reached your monthly limit.", entry.Detail);
+        Assert.Contains("LINE reported the monthly limit reached", entry.Detail);
         Assert.Empty(cluster.PushesFor(token));
-        // One delivery call, one request: quota exhaustion is not retried within the call. The grain keeps the step
-        // (same retry key) and tries again after its retry delay, so calls go on while the test reads: every request
-        // counted now belongs to a call that the next snapshot (taken after any call in progress) has recorded.
-        var callsBefore = snapshot.History.Count(h => h.Kind == HistoryKind.RetryScheduled);
-        var requests = cluster.Line.Stats.Requests(token, "push");
-        var after = await cluster.Friend(channel, "U1").GetSnapshot();
-        var callsAfter = after.History.Count(h => h.Kind == HistoryKind.RetryScheduled);
-        Assert.InRange(requests, callsBefore, callsAfter);
-        Assert.Equal(requests, cluster.Line.Stats.QuotaExceeded(token, "push"));
-        Assert.Equal("hello", Assert.Single(after.Enrollments).StepId);
+        // One request: LINE's quota 429 is not retried within the call, and the channel's quota grain now refuses
+        // further sends itself rather than spending requests on LINE's refusals.
+        Assert.Equal(1, cluster.Line.Stats.Requests(token, "push"));
+        Assert.Equal(1, cluster.Line.Stats.QuotaExceeded(token, "push"));
+        var run = Assert.Single(snapshot.Enrollments);
+        Assert.Equal("hello", run.StepId);
+        Assert.NotNull(run.HeldForQuotaSince);
+
+        var quota = await cluster.Grains.GetGrain<IPlanQuotaGrain>(channel).GetStatus();
+        Assert.True(quota.ExhaustedAtLine);
+        Assert.Equal(0, quota.Remaining);
+        Assert.Contains(quota.Alerts, a => a.ThresholdPercent == 100);
     }
 
     [Fact]

@@ -123,6 +123,9 @@ public static class FakeTimeEngineSiloExtensions
                 ["Stepcast:Engine:CatalogCacheDuration"] = "00:00:00",
                 // The coalescing window runs on the engine clock, which only moves when a test moves it.
                 ["Stepcast:Delivery:MulticastWindow"] = "00:00:00",
+                // Held sends come back in strict order, and all of them exactly at the month's start.
+                ["Stepcast:Quota:ResumeConcurrency"] = "1",
+                ["Stepcast:Quota:MonthStartSpread"] = "00:00:00",
             })
             .Build();
         silo.Services.AddSingleton<TimeProvider>(clock);
