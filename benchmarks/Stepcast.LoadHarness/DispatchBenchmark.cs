@@ -71,7 +71,7 @@ public static class DispatchBenchmark
         var concurrency = args.Int("--concurrency", 256);
         // Enrolling must end before the due time; PostgreSQL enrolls ~4× slower than the in-memory host.
         var lead = TimeSpan.FromSeconds(args.Int("--lead-seconds", 10 + count / (topology == "embedded" ? 1_000 : 300)));
-        var drain = TimeSpan.FromSeconds(args.Int("--drain-seconds", 90));
+        var drain = TimeSpan.FromSeconds(args.Int("--drain-seconds", 150));
         var results = new List<Round>();
         foreach (var configuration in configurations)
         {

@@ -20,7 +20,7 @@ static int Usage()
           ingest [--topology embedded|postgres|hangfire] [--rates 1000,2000,…] [--step-seconds S] [--closed-seconds S]
                  [--concurrency K] [--events-per-request N] [--max-seconds S] [--pg "<connection string>"] [--pg-synchronous-commit off] [--json out.json]
           dispatch [--topology embedded|postgres|hangfire] [--count M] [--configs 1,2,3,4] [--lead-seconds S] [--drain-seconds S] [--concurrency K] [--json out.json]
-          scale  [--topology embedded|postgres] [--count N] [--lead-seconds S] [--drain-seconds S] [--deactivate-when-idle-for hh:mm:ss] [--concurrency K] [--json out.json]
+          scale  [--topology embedded|postgres] [--count N] [--lead-seconds S] [--drain-seconds S] [--concurrency K] [--json out.json]
           baseline [--count M] [--rates 500,1000,…] [--hangfire-workers N] [--skip ingest|dispatch] [--json out.json]
           enroll [--topology embedded|postgres] [--count N] [--concurrency K] [--max-seconds S] [--pg "<connection string>"] [--pg-synchronous-commit off] [--json out.json]
         """);

@@ -18,7 +18,9 @@ public static class ScaleBenchmark
         var topology = args.String("--topology") ?? "embedded";
         var count = args.Int("--count", 1_000_000);
         var concurrency = args.Int("--concurrency", 256);
-        var lead = TimeSpan.FromSeconds(args.Int("--lead-seconds", 40 + count / (topology == "embedded" ? 1_500 : 400)));
+        // Enrolling, then long enough for idle friends to leave memory (FriendGrain's collection age, 2 minutes, plus
+        // the collector's 1-minute quantum), so the RSS read just before the due time is that of friends waiting.
+        var lead = TimeSpan.FromSeconds(args.Int("--lead-seconds", 200 + count / (topology == "embedded" ? 2_000 : 500)));
         var drain = TimeSpan.FromSeconds(args.Int("--drain-seconds", 300));
         var json = args.String("--json");
         using var stop = new CancellationTokenSource(lead + drain + TimeSpan.FromMinutes(5));
@@ -26,12 +28,6 @@ public static class ScaleBenchmark
         await using var line = await FakeLineServer.StartAsync(new FakeLineOptions(), stop.Token);
         Console.WriteLine($"scale: topology {topology}, {count:N0} friends, due in {lead.TotalSeconds:0} s, {Environment.ProcessorCount} cores, load average {DispatchBenchmark.LoadAverage()}; starting hosts…");
         var settings = new Dictionary<string, string>();
-        if (args.String("--deactivate-when-idle-for") is { } idle)
-        {
-            // The run compresses "waiting days" into minutes: a shorter idle limit lets friends leave memory as they would.
-            settings["Stepcast__Engine__DeactivateWhenIdleFor"] = idle;
-        }
-
         await using var hosts = await BenchTopology.StartAsync(
             topology, [BenchScenarios.DispatchPlain], settings, line.BaseUrl, withApi: false, args, stop.Token);
         using var client = await HarnessClient.StartAsync(hosts, stop.Token);
