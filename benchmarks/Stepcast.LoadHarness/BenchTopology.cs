@@ -73,18 +73,24 @@ public sealed class BenchTopology : IAsyncDisposable
             {
                 case "embedded":
                 {
-                    // UseLocalhostClustering's fixed ports (11111, 30000): if another silo holds them, the Api exits and
-                    // WaitForOutputAsync reports its output.
+                    // Ports of its own rather than Orleans' localhost defaults (11111, 30000), which other silos on the
+                    // machine may hold: consecutive runs and other people's tests then cannot meet.
                     var port = Ports.FreeLoopbackPort();
-                    var api = StepcastProcess.Start("api (embedded)", "Api", new Dictionary<string, string>(common) { ["Urls"] = $"http://127.0.0.1:{port}" });
+                    var gatewayPort = Ports.FreeLoopbackPort();
+                    var api = StepcastProcess.Start("api (embedded)", "Api", new Dictionary<string, string>(common)
+                    {
+                        ["Urls"] = $"http://127.0.0.1:{port}",
+                        ["Stepcast__Cluster__SiloPort"] = Ports.FreeLoopbackPort().ToString(CultureInfo.InvariantCulture),
+                        ["Stepcast__Cluster__GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture),
+                    });
                     run._owned.Add(api);
                     await api.WaitForOutputAsync("Published sample scenario", TimeSpan.FromSeconds(90), cancellationToken);
                     await api.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(30), cancellationToken);
                     run.Silo = api;
                     run.ApiBaseUrl = $"http://127.0.0.1:{port}";
-                    // A client on the fixed gateway port would talk to whichever silo holds it: make sure it is ours.
-                    await RequireListenerAsync(30000, api.Id, cancellationToken);
-                    run.EmbeddedGatewayPort = 30000;
+                    // A client talks to whichever silo holds the gateway port: make sure it is ours.
+                    await RequireListenerAsync(gatewayPort, api.Id, cancellationToken);
+                    run.EmbeddedGatewayPort = gatewayPort;
                     break;
                 }
 
@@ -170,7 +176,7 @@ public sealed class BenchTopology : IAsyncDisposable
         if (lines.Length == 0 || !lines.All(line => line.Contains($"pid={processId},", StringComparison.Ordinal)))
         {
             throw new InvalidOperationException(
-                $"Port {port} is not held by the Api process {processId} but by: {listeners.Trim()}. Another silo uses Orleans' default localhost ports; stop it first.");
+                $"Port {port} is not held by the Api process {processId} but by: {listeners.Trim()}. Another process took it; run again.");
         }
     }
 

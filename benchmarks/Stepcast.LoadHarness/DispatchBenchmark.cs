@@ -92,6 +92,11 @@ public static class DispatchBenchmark
             await round.WarmUpAsync(configuration.ScenarioId, "W" + tag, 500, cancellationToken);
             var result = await round.RunAsync(configuration.ScenarioId, "U" + tag, count, concurrency, lead, drain, cancellationToken);
             results.Add(new Round(topology, configuration, result, hosts.Silo.Problems().Count));
+            foreach (var (kind, times) in hosts.Silo.ProblemKinds())
+            {
+                Console.WriteLine($"  host: {times} × {kind}");
+            }
+
             Console.WriteLine($"[{topology}: {configuration.Name}] {result.RequestsPerSecond:N0} requests/s, {result.RecipientsPerSecond:N0} recipients/s, lag p50 {result.LagP50Ms:N0} ms p99 {result.LagP99Ms:N0} ms");
             if (client is not null)
             {

@@ -119,6 +119,11 @@ public static class IngestBenchmark
 
         var memory = hosts.Silo.Memory();
         var problems = hosts.Silo.Problems();
+        foreach (var (kind, times) in hosts.Silo.ProblemKinds())
+        {
+            Console.WriteLine($"  host: {times} × {kind}");
+        }
+
         return new Outcome(topology, phases, memory.Rss, memory.PeakRss, problems.Count, problems.FirstOrDefault(), line.Deliveries.Count - pushesBefore);
     }
 

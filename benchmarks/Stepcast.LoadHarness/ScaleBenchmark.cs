@@ -56,6 +56,11 @@ public static class ScaleBenchmark
         }
 
         var problems = hosts.Silo.Problems();
+        foreach (var (kind, times) in hosts.Silo.ProblemKinds())
+        {
+            Console.WriteLine($"  host: {times} × {kind}");
+        }
+
         await client.StopAsync(CancellationToken.None);
 
         Console.WriteLine();
