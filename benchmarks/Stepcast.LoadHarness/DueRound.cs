@@ -31,6 +31,9 @@ public sealed class DueRound(BenchTopology hosts, FakeLineServer line, DueRound.
     /// <summary>Called every second while friends are enrolled and while they wait, with the seconds to the due time.</summary>
     public Action<double>? WhileWaiting { get; init; }
 
+    /// <summary>Called once a few seconds before the due time, after the friends have waited.</summary>
+    public Func<Task>? JustBeforeDue { get; init; }
+
     public async Task<Result> RunAsync(
         string scenarioId, string prefix, int count, int concurrency, TimeSpan lead, TimeSpan drain, CancellationToken cancellationToken)
     {
@@ -62,9 +65,17 @@ public sealed class DueRound(BenchTopology hosts, FakeLineServer line, DueRound.
             Console.WriteLine($"  enrollment ended {-beforeDue:0.0} s AFTER the due time: raise --lead-seconds; friends enrolled late were sent at once");
         }
 
+        var beforeDueDone = false;
         while (DateTimeOffset.UtcNow < due - TimeSpan.FromSeconds(1))
         {
             var left = (due - DateTimeOffset.UtcNow).TotalSeconds;
+            if (left < 6 && !beforeDueDone && JustBeforeDue is not null)
+            {
+                beforeDueDone = true;
+                await JustBeforeDue();
+                continue;
+            }
+
             WhileWaiting?.Invoke(left);
             if (left > 5 && (int)left % 5 == 0)
             {
