@@ -18,6 +18,8 @@ fi
 
 echo "== installing the Prism mock server for the LINE contract tests"
 npm ci --prefix tests/contract --no-audit --no-fund --loglevel=error >/dev/null
+echo "== installing the offline Kubernetes schema validator for the manifest tests"
+npm ci --prefix tests/k8s --no-audit --no-fund --loglevel=error >/dev/null
 
 echo "== building and running the tests"
 log=$(mktemp)

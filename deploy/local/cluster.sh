@@ -43,8 +43,9 @@ start() {
   dotnet "$root/src/Silo/bin/Release/net10.0/Stepcast.Silo.dll" migrate
 
   for i in $(seq 1 "$silos"); do
-    echo "== starting silo$i (silo port $((11110 + i)), gateway $((30000 + i)))"
+    echo "== starting silo$i (silo port $((11110 + i)), gateway $((30000 + i)), probes and metrics on http://127.0.0.1:$((8080 + i)))"
     Stepcast__Cluster__SiloPort=$((11110 + i)) Stepcast__Cluster__GatewayPort=$((30000 + i)) Stepcast__Cluster__SiloName=silo$i \
+    Urls=http://127.0.0.1:$((8080 + i)) Stepcast__Dashboard__Enabled=true \
     Stepcast__Sandbox__ScenarioFolder="$root/samples/scenarios" \
       nohup dotnet "$root/src/Silo/bin/Release/net10.0/Stepcast.Silo.dll" >"$dir/logs/silo$i.log" 2>&1 &
     echo $! >>"$dir/pids"

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration.Memory;
+using Stepcast.Silo.Operations;
 using Stepcast.Silo.Postgres;
 
 namespace Stepcast.Silo;
@@ -8,14 +9,15 @@ public static class SiloProgram
 {
     public static async Task<int> Main(string[] args)
     {
-        var builder = Host.CreateApplicationBuilder(args);
+        var builder = WebApplication.CreateBuilder(args);
         // Lowest-precedence defaults for a silo pod (no appsettings.json here: the API, which references this
-        // project, would receive it as its own).
+        // project, would receive it as its own). Port 8080 serves only probes, metrics and the dashboard.
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
         {
             InitialData = new Dictionary<string, string?>
             {
                 [StepcastTopologyExtensions.ConfigurationKey] = nameof(StepcastTopology.Cluster),
+                ["Urls"] = "http://+:8080",
                 ["Logging:LogLevel:Orleans"] = "Warning",
                 ["Logging:LogLevel:Polly"] = "Warning",
                 ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
@@ -26,10 +28,10 @@ public static class SiloProgram
             return await MigrateCommand.RunAsync(builder.Configuration, Console.Out, CancellationToken.None);
         }
 
-        builder.UseOrleans(silo => silo.AddStepcastSilo(builder.Configuration));
-        builder.Services.AddChannelBootstrapper(builder.Configuration);
-        builder.Services.AddHostedService<SampleScenarioLoader>();
-        await builder.Build().RunAsync();
+        builder.AddStepcastSiloHost();
+        var app = builder.Build();
+        app.MapStepcastOperations();
+        await app.RunAsync();
         return 0;
     }
 }

@@ -4,6 +4,7 @@ using Orleans.Configuration;
 using Orleans.Hosting;
 using Stepcast.Grains;
 using Stepcast.Grains.Hosting;
+using Stepcast.Grains.Stats;
 using Stepcast.Silo.Postgres;
 
 namespace Stepcast.Silo;
@@ -59,6 +60,8 @@ public static class StepcastSiloBuilderExtensions
     public static ISiloBuilder AddStepcastEngineServices(this ISiloBuilder silo, IConfiguration configuration)
     {
         silo.Services.AddStepcastEngine(configuration);
+        // Only silos count: friend grains feed it, and it flushes to the scenario stats grains.
+        silo.Services.AddHostedService(sp => sp.GetRequiredService<StatsCollector>());
         var retryPeriod = configuration.GetSection(EngineOptions.SectionName).Get<EngineOptions>()?.ReminderRetryPeriod
             ?? new EngineOptions().ReminderRetryPeriod;
         silo.Configure<ReminderOptions>(options => options.MinimumReminderPeriod = retryPeriod);

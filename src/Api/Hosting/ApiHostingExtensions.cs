@@ -1,8 +1,10 @@
+using Stepcast.Api.Management;
 using Stepcast.Api.Sandbox;
 using Stepcast.Api.Webhooks;
 using Stepcast.Grains;
 using Stepcast.Grains.Hosting;
 using Stepcast.Silo;
+using Stepcast.Silo.Operations;
 using Stepcast.Silo.Postgres;
 
 namespace Stepcast.Api.Hosting;
@@ -19,7 +21,9 @@ public static class ApiHostingExtensions
         var topology = StepcastTopology.From(builder.Configuration);
         if (topology == StepcastTopology.Embedded)
         {
-            builder.UseOrleans(silo => silo.AddStepcastSilo(builder.Configuration));
+            builder.UseOrleans(silo => silo
+                .AddStepcastSilo(builder.Configuration)
+                .AddStepcastDashboard(builder.Configuration));
             builder.Services.AddChannelBootstrapper(builder.Configuration);
             builder.Services.AddHostedService<SampleScenarioLoader>();
             builder.AddSandbox();
@@ -33,13 +37,16 @@ public static class ApiHostingExtensions
                     options.ClusterId = cluster.ClusterId;
                     options.ServiceId = cluster.ServiceId;
                 })
-                .UseStepcastPostgres(StepcastSiloBuilderExtensions.RequiredConnectionString(builder.Configuration)));
+                .UseStepcastPostgres(StepcastSiloBuilderExtensions.RequiredConnectionString(builder.Configuration))
+                .AddStepcastConnectionState());
             builder.Services.AddStepcastEngine(builder.Configuration);
             // The sandbox recorder lives in the silos of a cluster, out of this process's reach.
             builder.Services.Configure<SandboxOptions>(options => options.Enabled = false);
         }
 
         builder.AddWebhooks();
+        builder.AddManagementApi();
+        builder.AddStepcastOperations("stepcast-api", hostsSilo: topology == StepcastTopology.Embedded);
         return builder;
     }
 }

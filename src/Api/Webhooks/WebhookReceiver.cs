@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Stepcast.Grains.Channels;
+using Stepcast.Grains.Diagnostics;
 using Stepcast.Grains.Line.Webhooks;
+using Stepcast.Silo.Operations;
 
 namespace Stepcast.Api.Webhooks;
 
@@ -12,6 +14,8 @@ namespace Stepcast.Api.Webhooks;
 public sealed partial class WebhookReceiver(
     ChannelSettingsCache channels,
     WebhookDispatcher dispatcher,
+    HostDrain drain,
+    StepcastMetrics metrics,
     IOptions<WebhookOptions> options,
     ILogger<WebhookReceiver> logger)
 {
@@ -19,24 +23,37 @@ public sealed partial class WebhookReceiver(
 
     public async Task<Results<Ok, ValidationProblem, ProblemHttpResult>> ReceiveAsync(string channelId, HttpRequest request)
     {
+        if (drain.IsDraining)
+        {
+            // Before reading anything: this pod is going away, and LINE redelivers to one that is not.
+            metrics.WebhookEvents(WebhookOutcomes.Unavailable);
+            return Unavailable("This instance is shutting down. LINE will redeliver the events.");
+        }
+
         var aborted = request.HttpContext.RequestAborted;
+        WebhookPayload? payload = null;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         deadline.CancelAfter(options.Value.HandlingTimeout);
         try
         {
-            var (payload, refusal) = await ReadAndVerifyAsync(channelId, request, deadline.Token);
+            (payload, var refusal) = await ReadAndVerifyAsync(channelId, request, deadline.Token);
             if (refusal is not null)
             {
+                metrics.WebhookEvents(WebhookOutcomes.Refused);
                 return refusal;
             }
 
             var outcome = await dispatcher.DispatchAsync(channelId, payload!, deadline.Token);
             LogHandled(channelId, outcome.EventCount, outcome.RoutedCount, outcome.FriendCount, outcome.DuplicateCount, outcome.RedeliveredCount);
+            metrics.WebhookEvents(WebhookOutcomes.Accepted, outcome.RoutedCount - outcome.DuplicateCount);
+            metrics.WebhookEvents(WebhookOutcomes.Duplicate, outcome.DuplicateCount);
+            metrics.WebhookEvents(WebhookOutcomes.Ignored, outcome.EventCount - outcome.RoutedCount);
             return TypedResults.Ok();
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !aborted.IsCancellationRequested)
         {
             LogTimedOut(channelId, options.Value.HandlingTimeout);
+            metrics.WebhookEvents(WebhookOutcomes.Unavailable, Math.Max(1, payload?.Events.Count ?? 1));
             return Unavailable("The events were not stored within the time LINE waits for an answer.");
         }
         catch (Exception exception) when (!aborted.IsCancellationRequested)
@@ -44,6 +61,7 @@ public sealed partial class WebhookReceiver(
             // Storage down, a silo gone, a grain call timing out: LINE redelivers on a 5xx, and the friend grains
             // recognise the events they did apply by their webhookEventId.
             LogFailed(exception, channelId);
+            metrics.WebhookEvents(WebhookOutcomes.Unavailable, Math.Max(1, payload?.Events.Count ?? 1));
             return Unavailable("The events could not be stored. LINE will redeliver them.");
         }
     }
@@ -123,4 +141,17 @@ public sealed partial class WebhookReceiver(
 
     [LoggerMessage(LogLevel.Error, "Webhook for channel {ChannelId} failed; answered 503 so LINE redelivers")]
     private partial void LogFailed(Exception exception, string channelId);
+}
+
+/// <summary>
+/// The <c>outcome</c> tag of <c>stepcast.webhook.events</c>. Events are counted once the body is parsed; a request
+/// refused or turned away before that counts as one.
+/// </summary>
+public static class WebhookOutcomes
+{
+    public const string Accepted = "accepted";
+    public const string Duplicate = "duplicate";
+    public const string Ignored = "ignored";
+    public const string Refused = "refused";
+    public const string Unavailable = "unavailable";
 }

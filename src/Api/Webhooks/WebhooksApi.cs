@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Stepcast.Grains.Channels;
+using Stepcast.Grains.Diagnostics;
 
 namespace Stepcast.Api.Webhooks;
 
@@ -16,6 +17,7 @@ public static class WebhooksApi
         // An API pod of the cluster topology has no engine services of its own, but needs the channel secrets.
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.TryAddSingleton<ChannelSettingsCache>();
+        builder.Services.TryAddSingleton<StepcastMetrics>();
         builder.Services.AddSingleton<WebhookDispatcher>();
         builder.Services.AddSingleton<WebhookReceiver>();
         return builder;

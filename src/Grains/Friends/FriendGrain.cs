@@ -1,11 +1,15 @@
 using System.Collections.Immutable;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Stepcast.Grains.Channels;
+using Stepcast.Grains.Clicks;
 using Stepcast.Grains.Delivery;
 using Stepcast.Grains.Delivery.Multicast;
 using Stepcast.Grains.Quota;
+using Stepcast.Grains.Diagnostics;
 using Stepcast.Grains.Scenarios;
+using Stepcast.Grains.Stats;
 
 namespace Stepcast.Grains.Friends;
 
@@ -30,7 +34,10 @@ public sealed class FriendGrain(
     MulticastCoalescer coalescer,
     TimeProvider timeProvider,
     IOptions<EngineOptions> engineOptions,
-    ILogger<FriendGrain> logger) : Grain, IFriendGrain, IRemindable
+    ILogger<FriendGrain> logger,
+    StatsCollector statsCollector,
+    IOptions<StatsOptions> statsOptions,
+    ClickTokens clickTokens) : Grain, IFriendGrain, IRemindable
 {
     private const string WakeUpReminder = "wake-up";
     private const int RecentEventIdLimit = 64;
@@ -40,6 +47,7 @@ public sealed class FriendGrain(
     private readonly EngineOptions _options = engineOptions.Value;
     private FriendKey _key;
     private ScenarioInterpreter _interpreter = null!;
+    private FriendStatsTracker _stats = null!;
     private IGrainReminder? _reminder;
     /// <summary>The due time the reminder is known to be registered for; null when unknown (fresh activation).</summary>
     private DateTimeOffset? _reminderDueAt;
@@ -48,6 +56,7 @@ public sealed class FriendGrain(
     private readonly Queue<PendingReply> _pendingReplies = new();
     /// <summary>Quota reservations to commit (true) or release (false) once the outcome that decides it is stored.</summary>
     private readonly List<(Guid RetryKey, bool Commit)> _quotaSettlements = [];
+    private StepcastMetrics? _metrics;
 
     private FriendState Friend => state.State;
     private DateTimeOffset Now => timeProvider.GetUtcNow();
@@ -61,7 +70,17 @@ public sealed class FriendGrain(
             Friend.Attributes = new Dictionary<string, string>(Friend.Attributes, StringComparer.OrdinalIgnoreCase);
         }
 
-        _interpreter = new ScenarioInterpreter(Friend, _key.ToString(), _options);
+        _stats = new FriendStatsTracker(statsCollector, _key, Friend, statsOptions.Value);
+        _interpreter = new ScenarioInterpreter(Friend, _key.ToString(), _options) { Observer = _stats };
+        // Resolved here rather than in the constructor: operability stays out of the grain's contract.
+        _metrics = ServiceProvider.GetRequiredService<StepcastMetrics>();
+        _metrics.FriendActivated();
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _metrics?.FriendDeactivated();
         return Task.CompletedTask;
     }
 
@@ -98,6 +117,7 @@ public sealed class FriendGrain(
         }
 
         AddHistory(HistoryKind.Blocked, command.At, null, $"{Friend.Enrollments.Count} run(s) suspended");
+        _stats.Blocked(command.At);
         return await AcceptAsync([]);
     }
 
@@ -141,6 +161,7 @@ public sealed class FriendGrain(
             }
         }
 
+        await _stats.EventRecordedAsync(command.Name, command.At, (scenarioId, version) => catalog.GetVersionAsync(_key.ChannelId, scenarioId, version));
         var entered = await EnterTriggeredAsync(
             t => t is EventTrigger trigger && trigger.Name == command.Name, command.At, $"event:{command.Name}");
         return await AcceptAsync(entered);
@@ -177,6 +198,23 @@ public sealed class FriendGrain(
 
     async Task<EnrollResult> IFriendGrain.Enroll(EnrollCommand command)
     {
+        // Before anything is written: an audience of unknown or unmatched ids leaves no friend rows behind.
+        if (command.FollowingOnly && Friend.Status != FriendStatus.Following)
+        {
+            if (!state.RecordExists)
+            {
+                // A stranger in a million-id upload: keeping its empty activation for minutes would only cost memory.
+                DeactivateOnIdle();
+            }
+
+            return new EnrollResult(Friend.Status == FriendStatus.Blocked ? EnrollOutcome.Blocked : EnrollOutcome.NotAFriend);
+        }
+
+        if (command.Segment is { } segment && !ConditionEvaluator.Evaluate(segment, _interpreter.FactsFor(new Enrollment { EnteredAt = DateTimeOffset.MinValue })))
+        {
+            return new EnrollResult(EnrollOutcome.NotInSegment);
+        }
+
         if (!MarkEventSeen(command.EventId))
         {
             return new EnrollResult(EnrollOutcome.Duplicate);
@@ -188,6 +226,29 @@ public sealed class FriendGrain(
             : await TryEnterAsync(summary, command.At, command.Source, ignoreReentry: false);
         await AcceptAsync(result.Outcome == EnrollOutcome.Enrolled ? [command.ScenarioId] : []);
         return result;
+    }
+
+    async Task<string?> IFriendGrain.RecordClick(ClickCommand command)
+    {
+        if (await catalog.GetVersionAsync(_key.ChannelId, command.ScenarioId, command.Version) is not { } scenario
+            || ScenarioInterpreter.StepOf(scenario, command.StepId) is not SendStep { TrackClicks: true } send)
+        {
+            return null;
+        }
+
+        var values = PersonalisationValues();
+        if (TrackedLinks.Find([.. send.Messages.Select(m => MessagePersonalizer.Render(m, values))], command.LinkIndex) is not { } url)
+        {
+            return null;
+        }
+
+        ScenarioInterpreter.AddHistory(Friend, _options, new HistoryEntry
+        {
+            At = command.At, Kind = HistoryKind.Clicked, ScenarioId = command.ScenarioId, Version = command.Version, StepId = command.StepId, Detail = url,
+        });
+        _stats.Clicked(command.ScenarioId, command.StepId);
+        await PersistAsync();
+        return url;
     }
 
     Task IFriendGrain.RunDueSteps() => RunDueStepsAsync();
@@ -213,6 +274,11 @@ public sealed class FriendGrain(
         // The tick proves a reminder exists, but not for which time: reconcile it after the run.
         _reminderDueAt = null;
         _reminderKnownAbsent = false;
+        if (NextDueAt() is { } due && due <= Now)
+        {
+            _metrics!.ReminderLag(Now - due);
+        }
+
         await RunDueStepsAsync();
     }
 
@@ -248,6 +314,13 @@ public sealed class FriendGrain(
     private async Task<SignalResult> AcceptAsync(ImmutableArray<string> entered, PendingReply? reply = null)
     {
         await AdvanceDueRunsAsync(Now);
+        if (!Friend.InDirectory)
+        {
+            // Listed before the first write: a crash in between leaves a listed id with no friend, which enrolls nobody.
+            await FriendDirectory.AddAsync(GrainFactory, _key);
+            Friend.InDirectory = true;
+        }
+
         await PersistAsync();
         if (reply is not null)
         {
@@ -340,7 +413,8 @@ public sealed class FriendGrain(
             ChannelId = _key.ChannelId,
             LineUserId = _key.LineUserId,
             RetryKey = run.PendingRetryKey!.Value,
-            Messages = [.. send.Messages.Select(m => MessagePersonalizer.Render(m, values))],
+            Messages = [.. clickTokens.Track(_key.ChannelId, _key.LineUserId, run.ScenarioId, run.Version, send,
+                [.. send.Messages.Select(m => MessagePersonalizer.Render(m, values))])],
             ScenarioId = run.ScenarioId,
             ScenarioVersion = run.Version,
             StepId = send.Id,
@@ -357,6 +431,7 @@ public sealed class FriendGrain(
             outcome = new DeliveryOutcome(DeliveryStatus.RetryLater, exception.GetType().Name);
         }
 
+        _metrics!.Sent(outcome.Status);
         var now = Now;
         run.SendAttempts++;
         switch (outcome.Status)
@@ -395,7 +470,7 @@ public sealed class FriendGrain(
     {
         if (run.PendingBatchId is null)
         {
-            if (!coalescer.Enabled || send.Messages.Any(MessagePersonalizer.IsPersonalized))
+            if (!coalescer.Enabled || send.TrackClicks || send.Messages.Any(MessagePersonalizer.IsPersonalized))
             {
                 return null;
             }
@@ -718,6 +793,7 @@ public sealed class FriendGrain(
         try
         {
             await state.WriteStateAsync();
+            _stats.Persisted();
         }
         catch
         {

@@ -34,6 +34,8 @@ public sealed class FriendState
     [Id(13)] public long EnrollmentsStarted { get; set; }
     /// <summary>When recent pushes reached the friend, for the channel's frequency caps; newest last, bounded.</summary>
     [Id(14)] public List<DateTimeOffset> RecentSends { get; set; } = [];
+    /// <summary>The friend is listed in its channel's directory (for segment campaigns).</summary>
+    [Id(15)] public bool InDirectory { get; set; }
 }
 
 /// <summary>
@@ -95,6 +97,8 @@ public enum HistoryKind
     Replied,
     /// <summary>A send was moved later to keep the channel's per-friend frequency cap; the detail says until when.</summary>
     Deferred,
+    /// <summary>The friend followed a tracked link of a sent step; the detail is the link's original URL.</summary>
+    Clicked,
 }
 
 /// <summary>One line of a friend's history: what happened, in which scenario step, and why.</summary>

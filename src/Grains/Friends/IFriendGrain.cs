@@ -34,6 +34,12 @@ public interface IFriendGrain : IGrainWithStringKey
 
     [ReadOnly]
     Task<FriendSnapshot> GetSnapshot();
+
+    /// <summary>
+    /// The friend followed a tracked link of a step it was sent: records the click and answers the link's original
+    /// URL, or null when the scenario step has no such link.
+    /// </summary>
+    Task<string?> RecordClick(ClickCommand command);
 }
 
 [GenerateSerializer, Immutable]
@@ -97,6 +103,26 @@ public sealed record EnrollCommand
     /// <summary>Who asked, for the history, e.g. <c>campaign:spring-sale</c>.</summary>
     [Id(2)] public string Source { get; init; } = "api";
     [Id(3)] public string? EventId { get; init; }
+
+    /// <summary>
+    /// Only a friend known to follow the account enters (<see cref="EnrollOutcome.NotAFriend"/> otherwise); checked
+    /// before anything is written, so an audience full of unknown ids creates no friend rows.
+    /// </summary>
+    [Id(4)] public bool FollowingOnly { get; init; }
+
+    /// <summary>Only a friend matching this condition (attributes, tags, events ever had) enters (a segment).</summary>
+    [Id(5)] public Scenarios.Condition? Segment { get; init; }
+}
+
+/// <summary>A click on a tracked link: which step's link, by its position among the step's links.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ClickCommand
+{
+    [Id(0)] public required string ScenarioId { get; init; }
+    [Id(1)] public required int Version { get; init; }
+    [Id(2)] public required string StepId { get; init; }
+    [Id(3)] public required int LinkIndex { get; init; }
+    [Id(4)] public required DateTimeOffset At { get; init; }
 }
 
 [GenerateSerializer, Immutable]
@@ -122,6 +148,10 @@ public enum EnrollOutcome
     /// <summary>The scenario is not published (draft, paused, archived or unknown).</summary>
     ScenarioNotActive,
     OutsideValidity,
+    /// <summary>Asked for followers only, and the friend was never seen following the account.</summary>
+    NotAFriend,
+    /// <summary>The friend does not match the command's segment condition.</summary>
+    NotInSegment,
 }
 
 [GenerateSerializer, Immutable]

@@ -23,6 +23,9 @@ public sealed class ScenarioInterpreter(FriendState friend, string friendKey, En
 
     private readonly List<string> _tagsAdded = [];
 
+    /// <summary>Told of each step a run reaches and each history entry a run records (the stats hook).</summary>
+    public IRunObserver? Observer { get; init; }
+
     /// <summary>Tags added by tag steps since the last call; tag-added triggers fire on them.</summary>
     public IReadOnlyList<string> TakeTagsAdded()
     {
@@ -55,6 +58,12 @@ public sealed class ScenarioInterpreter(FriendState friend, string friendKey, En
             {
                 Finish(run, HistoryKind.Completed, run.StepId is null ? null : $"step '{run.StepId}' not found");
                 return RunPosition.Finished;
+            }
+
+            // A send waiting for a retry already reached its step when its retry key was allocated.
+            if (step is not SendStep || run.PendingRetryKey is null)
+            {
+                Observer?.Reached(run, step);
             }
 
             switch (step)
@@ -145,8 +154,9 @@ public sealed class ScenarioInterpreter(FriendState friend, string friendKey, En
         Record(run, kind, null, detail);
     }
 
-    public void Record(Enrollment run, HistoryKind kind, string? stepId, string? detail, Guid? retryKey = null, DateTimeOffset? at = null) =>
-        AddHistory(friend, options, new HistoryEntry
+    public void Record(Enrollment run, HistoryKind kind, string? stepId, string? detail, Guid? retryKey = null, DateTimeOffset? at = null)
+    {
+        var entry = new HistoryEntry
         {
             At = at ?? run.DueAt,
             Kind = kind,
@@ -155,7 +165,10 @@ public sealed class ScenarioInterpreter(FriendState friend, string friendKey, En
             StepId = stepId,
             Detail = detail,
             RetryKey = retryKey,
-        });
+        };
+        AddHistory(friend, options, entry);
+        Observer?.Recorded(entry);
+    }
 
     public static void AddHistory(FriendState friend, EngineOptions options, HistoryEntry entry)
     {

@@ -2,11 +2,14 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Stepcast.Grains.Channels;
+using Stepcast.Grains.Clicks;
 using Stepcast.Grains.Delivery;
 using Stepcast.Grains.Delivery.Multicast;
+using Stepcast.Grains.Diagnostics;
 using Stepcast.Grains.Line;
 using Stepcast.Grains.Quota;
 using Stepcast.Grains.RateLimiting;
+using Stepcast.Grains.Stats;
 
 namespace Stepcast.Grains.Hosting;
 
@@ -27,8 +30,11 @@ public static class EngineServiceCollectionExtensions
         services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection(DeliveryOptions.SectionName));
         services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.SectionName));
         services.AddOptions<QuotaOptions>().Bind(configuration.GetSection(QuotaOptions.SectionName));
+        services.AddOptions<PlanPricingOptions>().Bind(configuration.GetSection(PlanPricingOptions.SectionName));
         services.AddOptions<LineClientOptions>().Bind(configuration.GetSection(LineClientOptions.SectionName));
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<StepcastMetrics>();
         services.TryAddSingleton<ScenarioCatalog>();
         services.TryAddSingleton<ChannelSettingsCache>();
         services.TryAddSingleton<SandboxDeliveryRecorder>();
@@ -43,6 +49,11 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton<IMessageDelivery>(sp => sp.GetRequiredService<ChannelRoutingDelivery>());
         services.TryAddSingleton<IMulticastDelivery>(sp => sp.GetRequiredService<ChannelRoutingDelivery>());
         services.TryAddSingleton<MulticastCoalescer>();
+        services.AddOptions<StatsOptions>().Bind(configuration.GetSection(StatsOptions.SectionName));
+        services.AddOptions<Campaigns.CampaignOptions>().Bind(configuration.GetSection(Campaigns.CampaignOptions.SectionName));
+        services.AddOptions<ClickOptions>().Bind(configuration.GetSection(ClickOptions.SectionName));
+        services.TryAddSingleton<StatsCollector>();
+        services.TryAddSingleton<ClickTokens>();
         return services;
     }
 }

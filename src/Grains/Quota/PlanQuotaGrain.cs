@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using Stepcast.Grains.Channels;
+using Stepcast.Grains.Diagnostics;
 using Stepcast.Grains.Friends;
 using Stepcast.Grains.Line;
 using Stepcast.Grains.Scenarios;
@@ -49,10 +50,12 @@ public sealed partial class PlanQuotaGrain(
     ChannelSettingsCache channels,
     ILineMessagingClient line,
     TimeProvider timeProvider,
+    StepcastMetrics metrics,
     IOptions<QuotaOptions> options,
     ILogger<PlanQuotaGrain> logger) : Grain, IPlanQuotaGrain
 {
     private const int AlertHistoryLimit = 50;
+    private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(5);
 
     private readonly QuotaOptions _options = options.Value;
     private readonly SortedSet<HeldSend> _held = new(HeldSend.Precedence);
@@ -64,6 +67,7 @@ public sealed partial class PlanQuotaGrain(
     private Task? _waking;
     private IGrainTimer? _monthEndTimer;
     private IGrainTimer? _reconcileTimer;
+    private IGrainTimer? _flushTimer;
 
     private PlanQuotaState Quota => state.State;
     private string ChannelId => this.GetPrimaryKeyString();
@@ -74,6 +78,10 @@ public sealed partial class PlanQuotaGrain(
         _reconcileTimer = this.RegisterGrainTimer(
             ReconcileQuietlyAsync,
             new GrainTimerCreationOptions(TimeSpan.FromSeconds(5), _options.ReconcileInterval) { Interleave = true });
+        // Commits, releases and unlimited channels' reservations are stored by the next write; this bounds how late.
+        _flushTimer = this.RegisterGrainTimer(
+            PersistIfChangedAsync,
+            new GrainTimerCreationOptions(FlushInterval, FlushInterval) { Interleave = true });
         return Task.CompletedTask;
     }
 
@@ -100,7 +108,11 @@ public sealed partial class PlanQuotaGrain(
         {
             // A retry of a send already counted: refresh it so it does not time out into "used" while retries go on.
             existing.ReservedAt = Now;
-            await PersistAsync();
+            if (IsLimited)
+            {
+                await PersistAsync();
+            }
+
             return QuotaDecision.Grant;
         }
 
@@ -123,7 +135,12 @@ public sealed partial class PlanQuotaGrain(
 
             Quota.Reservations[request.RetryKey] = new QuotaReservation { Recipients = request.Recipients, ReservedAt = Now };
             Changed();
-            await PersistAsync();
+            if (IsLimited)
+            {
+                // Durable before granted: a restart must not forget budget already promised.
+                await PersistAsync();
+            }
+
             return QuotaDecision.Grant;
         }
 
@@ -206,6 +223,12 @@ public sealed partial class PlanQuotaGrain(
             ExhaustedAtLine = Quota.ExhaustedAtLine,
         });
     }
+
+    /// <summary>
+    /// False for a channel with no plan set and no limit reported by LINE: there is no budget to overspend, so its
+    /// reservations (kept only for the count) are stored lazily and a push costs no storage write here.
+    /// </summary>
+    private bool IsLimited => Quota.Settings.Plan != LinePlan.Unlimited || Quota.LimitAtLine is not null || Quota.ExhaustedAtLine;
 
     /// <summary>The month's limit: the plan's, lowered to LINE's own when LINE reports a smaller one.</summary>
     private long Limit => Quota.LimitAtLine is { } atLine ? Math.Min(atLine, Quota.Settings.MonthlyLimit) : Quota.Settings.MonthlyLimit;
@@ -373,6 +396,11 @@ public sealed partial class PlanQuotaGrain(
 
     private void CheckAlerts()
     {
+        if (IsLimited)
+        {
+            metrics.ReportQuota(ChannelId, Used, Limit);
+        }
+
         var limit = Limit;
         if (limit <= 0)
         {

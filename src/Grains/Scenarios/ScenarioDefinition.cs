@@ -30,6 +30,12 @@ public sealed record ScenarioDefinition
 
     /// <summary>Sends that bypass the channel's per-friend frequency caps (transactional messages a friend asked for).</summary>
     [Id(10)] public bool IgnoreFrequencyCap { get; init; }
+
+    /// <summary>
+    /// An event (e.g. <c>purchased</c>) that counts as a conversion for this scenario, and for the last step sent,
+    /// when a friend has it within <c>Stepcast:Stats:ConversionWindow</c> after one of the scenario's sends.
+    /// </summary>
+    [Id(11)] public string? ConversionEvent { get; init; }
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<SendPriority>))]

@@ -107,6 +107,12 @@ public sealed record SplitVariant
 public sealed record SendStep : ScenarioStep
 {
     [Id(0)] public ImmutableArray<LineMessage> Messages { get; init; } = [];
+
+    /// <summary>
+    /// Replaces the links of the messages (uri actions, text URLs) with per-friend redirect links that count
+    /// clicks; the messages then go to each friend separately.
+    /// </summary>
+    [Id(1)] public bool TrackClicks { get; init; }
 }
 
 [GenerateSerializer, Immutable]

@@ -37,6 +37,11 @@ public static class ScenarioValidator
             problems.Add(new("$.onUnblock", "On-unblock must be one of restart, resume, ignore."));
         }
 
+        if (scenario.ConversionEvent is { } conversion && string.IsNullOrWhiteSpace(conversion))
+        {
+            problems.Add(new("$.conversionEvent", "A conversion event needs a name, e.g. \"purchased\"; leave the property out for none."));
+        }
+
         ValidateTriggers(problems, OrEmpty(scenario.Triggers));
         ValidateSteps(problems, OrEmpty(scenario.Steps));
         return problems;
@@ -301,6 +306,14 @@ public static class ScenarioValidator
         }
 
         RequireReference(problems, $"{path}.otherwise", branch.Otherwise, indexById);
+    }
+
+    /// <summary>Checks a condition used outside a scenario (a campaign's segment); problems are reported under <paramref name="path"/>.</summary>
+    public static IReadOnlyList<ValidationProblem> ValidateCondition(Condition? condition, string path)
+    {
+        var problems = new List<ValidationProblem>();
+        ValidateCondition(problems, path, condition);
+        return problems;
     }
 
     private static void ValidateCondition(List<ValidationProblem> problems, string path, Condition? condition)

@@ -67,9 +67,13 @@ public sealed class SiloProcessCluster : IAsyncDisposable
             ["Stepcast__Cluster__SiloPort"] = FreePort().ToString(),
             ["Stepcast__Cluster__GatewayPort"] = FreePort().ToString(),
             ["Stepcast__Cluster__SiloName"] = name,
-            // Declare a killed silo dead within seconds rather than the production default of about a minute.
-            ["Stepcast__Cluster__Membership__ProbeTimeout"] = "00:00:01",
-            ["Stepcast__Cluster__Membership__NumMissedProbesLimit"] = "2",
+            // Probes, metrics and the dashboard: any free port, taken by Kestrel itself so it cannot race the others.
+            ["Urls"] = "http://127.0.0.1:0",
+            // Declare a killed silo dead within seconds rather than the production default of about a minute (a killed
+            // process refuses probes at once), yet give a live silo on a saturated 2-core machine three seconds a probe:
+            // at one second, silos still starting were voted dead while other test clusters ran.
+            ["Stepcast__Cluster__Membership__ProbeTimeout"] = "00:00:03",
+            ["Stepcast__Cluster__Membership__NumMissedProbesLimit"] = "3",
             ["Stepcast__Cluster__Membership__NumVotesForDeathDeclaration"] = "1",
             ["Stepcast__Cluster__Membership__TableRefreshTimeout"] = "00:00:02",
             ["Stepcast__Cluster__Membership__IAmAliveTablePublishTimeout"] = "00:00:05",
@@ -173,6 +177,9 @@ public sealed class SiloProcess
     public string Name { get; }
     public string LogPath { get; }
     public bool IsRunning => !_process.HasExited;
+
+    /// <summary>The exit code of the current generation once it has exited: 0 after a graceful shutdown.</summary>
+    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
 
     public static SiloProcess Start(string name, IReadOnlyDictionary<string, string> environment) => new(name, environment);
 

@@ -57,7 +57,10 @@ public sealed class LifecycleTests(EngineCluster cluster)
         await cluster.AdvanceAsync(TimeSpan.FromDays(5), TimeSpan.FromHours(6));
         var restartedAt = cluster.Clock.GetUtcNow();
         Assert.NotEmpty((await PurchaseAsync(channel, "Ualways")).EnteredScenarios);
-        await cluster.WaitForDeliveriesAsync(channel, "Ualways", 2);
+        await cluster.WaitForDeliveriesAsync(channel, "Ualways", 2, advanceClock: false);
+        // The restarted run schedules its review from the second purchase, not the first (which would be 2 days away).
+        var restarted = Assert.Single((await cluster.Friend(channel, "Ualways").GetSnapshot()).Enrollments);
+        Assert.Equal(restartedAt + TimeSpan.FromDays(7), restarted.DueAt);
 
         await cluster.AdvanceAsync(TimeSpan.FromDays(3), TimeSpan.FromHours(6));
         Assert.Equal(["thanks", "thanks"], StepIds(cluster.DeliveriesTo(channel, "Ualways")));
@@ -65,7 +68,8 @@ public sealed class LifecycleTests(EngineCluster cluster)
         var deliveries = await cluster.WaitForDeliveriesAsync(channel, "Ualways", 3);
 
         Assert.Equal(["thanks", "thanks", "review"], StepIds(deliveries));
-        AssertClose(TimeSpan.FromDays(7), deliveries[2].SentAt - restartedAt, TimeSpan.FromHours(1));
+        // When it went out depends on how fast a loaded machine follows the fake clock; never before it was due.
+        Assert.True(deliveries[2].SentAt >= restartedAt + TimeSpan.FromDays(7), $"review sent at {deliveries[2].SentAt:O}");
     }
 
     [Fact]

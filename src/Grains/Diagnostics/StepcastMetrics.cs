@@ -1,0 +1,85 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Stepcast.Grains.Delivery;
+
+namespace Stepcast.Grains.Diagnostics;
+
+/// <summary>
+/// The engine's own signals, on the meter <see cref="MeterName"/>: what SREs watch beside Orleans' and ASP.NET
+/// Core's metrics. One instance per process (a singleton); the hosts export the meter for Prometheus.
+/// </summary>
+/// <remarks>
+/// Tags are low-cardinality on purpose: outcomes are fixed words, and only the quota gauges carry the channel id
+/// (a brand has a handful of channels, not millions). Friend ids never become tags.
+/// </remarks>
+public sealed class StepcastMetrics : IDisposable
+{
+    public const string MeterName = "Stepcast";
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _webhookEvents;
+    private readonly Counter<long> _sends;
+    private readonly Histogram<double> _reminderLag;
+    private readonly UpDownCounter<long> _activeFriends;
+    private readonly ConcurrentDictionary<string, (long Used, long Limit)> _quota = new(StringComparer.Ordinal);
+
+    public StepcastMetrics(IMeterFactory meterFactory)
+    {
+        _meter = meterFactory.Create(MeterName);
+        _webhookEvents = _meter.CreateCounter<long>(
+            "stepcast.webhook.events", "{event}", "LINE webhook events received, by outcome: accepted, duplicate, ignored, refused, unavailable.");
+        _sends = _meter.CreateCounter<long>(
+            "stepcast.sends", "{send}", "Step sends attempted by friend grains, by outcome: delivered, already_delivered, rejected, retry_later, quota_exhausted.");
+        _reminderLag = _meter.CreateHistogram<double>(
+            "stepcast.reminder.lag", "s", "From a friend's earliest stored due time to the reminder tick that ran it.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600] });
+        _activeFriends = _meter.CreateUpDownCounter<long>(
+            "stepcast.friends.active", "{activation}", "Friend grains activated in this process.");
+        _meter.CreateObservableGauge("stepcast.quota.used", ObserveQuotaUsed, "{message}", "Messages counted against the channel's monthly quota, as last reported.");
+        _meter.CreateObservableGauge("stepcast.quota.remaining", ObserveQuotaRemaining, "{message}", "Messages left in the channel's monthly quota, as last reported.");
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> webhook events ended with <paramref name="outcome"/>: <c>accepted</c> (stored),
+    /// <c>duplicate</c> (already applied), <c>ignored</c> (not for a friend), <c>refused</c> (4xx: signature, size,
+    /// channel, body) or <c>unavailable</c> (503, LINE redelivers).
+    /// </summary>
+    public void WebhookEvents(string outcome, long count = 1)
+    {
+        if (count > 0)
+        {
+            _webhookEvents.Add(count, new KeyValuePair<string, object?>("outcome", outcome));
+        }
+    }
+
+    public void Sent(DeliveryStatus status) =>
+        _sends.Add(1, new KeyValuePair<string, object?>("outcome", OutcomeName(status)));
+
+    public void ReminderLag(TimeSpan lag) => _reminderLag.Record(Math.Max(0, lag.TotalSeconds));
+
+    public void FriendActivated() => _activeFriends.Add(1);
+
+    public void FriendDeactivated() => _activeFriends.Add(-1);
+
+    /// <summary>The latest quota figures of a channel, for the gauges <c>stepcast.quota.used</c> and <c>…remaining</c>.</summary>
+    public void ReportQuota(string channelId, long used, long limit) => _quota[channelId] = (used, limit);
+
+    public void Dispose() => _meter.Dispose();
+
+    private IEnumerable<Measurement<long>> ObserveQuotaUsed() =>
+        _quota.Select(q => new Measurement<long>(q.Value.Used, new KeyValuePair<string, object?>("channel", q.Key)));
+
+    private IEnumerable<Measurement<long>> ObserveQuotaRemaining() =>
+        _quota.Select(q => new Measurement<long>(Math.Max(0, q.Value.Limit - q.Value.Used), new KeyValuePair<string, object?>("channel", q.Key)));
+
+    private static string OutcomeName(DeliveryStatus status) => status switch
+    {
+        DeliveryStatus.Delivered => "delivered",
+        DeliveryStatus.AlreadyDelivered => "already_delivered",
+        DeliveryStatus.Rejected => "rejected",
+        DeliveryStatus.RetryLater => "retry_later",
+        DeliveryStatus.QuotaExhausted => "quota_exhausted",
+        DeliveryStatus.NotInBatch => "not_in_batch",
+        _ => "other",
+    };
+}

@@ -1,0 +1,66 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Stepcast.FakeLine;
+using Stepcast.Silo.Operations;
+
+namespace Stepcast.Tests.Operations;
+
+/// <summary>The embedded host's probes and its behaviour once shutdown has begun (before the listener closes).</summary>
+public sealed class HealthEndpointTests
+{
+    private const string Secret = "sandbox-channel-secret";
+
+    /// <summary>An embedded host on ports of its own, so it runs beside the other embedded-host tests.</summary>
+    private sealed class OwnPortsHost : WebApplicationFactory<Program>
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            builder.UseSetting("Stepcast:Cluster:SiloPort", FreePort().ToString());
+            builder.UseSetting("Stepcast:Cluster:GatewayPort", FreePort().ToString());
+        }
+    }
+
+    [Fact]
+    public async Task A_started_host_is_live_started_and_ready_and_exports_metrics()
+    {
+        await using var host = new OwnPortsHost();
+        var http = host.CreateClient();
+
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/live")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/startup")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/ready")).StatusCode);
+        var accepted = await http.SendAsync(new LineWebhookBody().Follow("Uhealth0001").ToSignedRequest("/webhooks/line/sandbox", Secret));
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+
+        var metrics = await http.GetStringAsync("/metrics");
+        Assert.Contains("stepcast_webhook_events_total{", metrics);
+        Assert.Contains("stepcast_friends_active{", metrics);
+    }
+
+    [Fact]
+    public async Task A_draining_host_stays_live_but_is_not_ready_and_turns_new_webhooks_away_with_503()
+    {
+        await using var host = new OwnPortsHost();
+        var http = host.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/ready")).StatusCode);
+
+        // What SIGTERM starts: the drain is the first service to stop.
+        await host.Services.GetRequiredService<HostDrain>().StoppingAsync(CancellationToken.None);
+
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/live")).StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.GetAsync("/health/ready")).StatusCode);
+        var refused = await http.SendAsync(new LineWebhookBody().Follow("Uhealth0002").ToSignedRequest("/webhooks/line/sandbox", Secret));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Contains("shutting down", await refused.Content.ReadAsStringAsync());
+    }
+
+    internal static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
