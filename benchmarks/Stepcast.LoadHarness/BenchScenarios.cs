@@ -52,4 +52,49 @@ public static class BenchScenarios
           ]
         }
         """;
+
+    /// <summary>How long the dispatch scenarios wait after enrollment; enrolling with <c>At = due − this</c> makes every friend due at once.</summary>
+    public static readonly TimeSpan DispatchWait = TimeSpan.FromMinutes(10);
+
+    /// <summary>A wait, then a message with a placeholder: personalised, so it always goes as one push per friend.</summary>
+    public const string DispatchPersonal = """
+        {
+          "id": "bench-dispatch-personal",
+          "title": "Load run dispatch, personalised",
+          "channelId": "bench",
+          "timeZone": "Asia/Tokyo",
+          "triggers": [{ "type": "api" }],
+          "reentry": "never",
+          "steps": [
+            { "type": "wait", "id": "wait", "minutes": 10 },
+            {
+              "type": "send",
+              "id": "send",
+              "messages": [{ "type": "text", "text": "{displayName}さん、本日のおすすめです。 / Today's pick for you, {displayName}." }]
+            },
+            { "type": "exit", "id": "done" }
+          ]
+        }
+        """;
+
+    /// <summary>The same wait and a message without placeholders, which friends due together share as a multicast when coalescing is on.</summary>
+    public const string DispatchPlain = """
+        {
+          "id": "bench-dispatch-plain",
+          "title": "Load run dispatch, same message for all",
+          "channelId": "bench",
+          "timeZone": "Asia/Tokyo",
+          "triggers": [{ "type": "api" }],
+          "reentry": "never",
+          "steps": [
+            { "type": "wait", "id": "wait", "minutes": 10 },
+            {
+              "type": "send",
+              "id": "send",
+              "messages": [{ "type": "text", "text": "本日のおすすめです。 / Today's pick." }]
+            },
+            { "type": "exit", "id": "done" }
+          ]
+        }
+        """;
 }

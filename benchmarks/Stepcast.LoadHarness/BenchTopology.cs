@@ -33,8 +33,14 @@ public sealed class BenchTopology : IAsyncDisposable
     /// <summary>Where an Orleans client finds the silo: the gateway port (embedded) or the membership table (postgres).</summary>
     public int? EmbeddedGatewayPort { get; private set; }
 
+    public static Task<BenchTopology> StartAsync(
+        string topology, string scenarioJson, string lineBaseUrl, bool withApi, HarnessArgs args, CancellationToken cancellationToken) =>
+        StartAsync(topology, [scenarioJson], new Dictionary<string, string>(), lineBaseUrl, withApi, args, cancellationToken);
+
+    /// <param name="settings">Extra host configuration as environment variables (<c>Stepcast__RateLimits__Enabled</c>, …).</param>
     public static async Task<BenchTopology> StartAsync(
-        string topology, string scenarioJson, string lineBaseUrl, bool withApi, HarnessArgs args, CancellationToken cancellationToken)
+        string topology, IReadOnlyList<string> scenarioJsons, IReadOnlyDictionary<string, string> settings, string lineBaseUrl, bool withApi,
+        HarnessArgs args, CancellationToken cancellationToken)
     {
         var run = new BenchTopology { Name = topology };
         try
@@ -42,7 +48,11 @@ public sealed class BenchTopology : IAsyncDisposable
             var scenarios = Path.Combine(Path.GetTempPath(), "stepcast-load-scenarios-" + Guid.NewGuid().ToString("N")[..8]);
             Directory.CreateDirectory(scenarios);
             run._scenarioFolder = scenarios;
-            await File.WriteAllTextAsync(Path.Combine(scenarios, "bench.json"), scenarioJson, cancellationToken);
+            for (var i = 0; i < scenarioJsons.Count; i++)
+            {
+                await File.WriteAllTextAsync(Path.Combine(scenarios, $"bench-{i}.json"), scenarioJsons[i], cancellationToken);
+            }
+
             var common = new Dictionary<string, string>
             {
                 ["Stepcast__Channels__0__ChannelId"] = ChannelId,
@@ -54,23 +64,33 @@ public sealed class BenchTopology : IAsyncDisposable
                 ["Line__ApiBaseUrl"] = lineBaseUrl,
                 ["Line__DataApiBaseUrl"] = lineBaseUrl,
             };
+            foreach (var (key, value) in settings)
+            {
+                common[key] = value;
+            }
 
             switch (topology)
             {
                 case "embedded":
                 {
-                    // UseLocalhostClustering's fixed ports (11111, 30000): if another silo holds them, the Api exits and
-                    // WaitForOutputAsync reports its output.
+                    // Ports of its own rather than Orleans' localhost defaults (11111, 30000), which other silos on the
+                    // machine may hold: consecutive runs and other people's tests then cannot meet.
                     var port = Ports.FreeLoopbackPort();
-                    var api = StepcastProcess.Start("api (embedded)", "Api", new Dictionary<string, string>(common) { ["Urls"] = $"http://127.0.0.1:{port}" });
+                    var gatewayPort = Ports.FreeLoopbackPort();
+                    var api = StepcastProcess.Start("api (embedded)", "Api", new Dictionary<string, string>(common)
+                    {
+                        ["Urls"] = $"http://127.0.0.1:{port}",
+                        ["Stepcast__Cluster__SiloPort"] = Ports.FreeLoopbackPort().ToString(CultureInfo.InvariantCulture),
+                        ["Stepcast__Cluster__GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture),
+                    });
                     run._owned.Add(api);
                     await api.WaitForOutputAsync("Published sample scenario", TimeSpan.FromSeconds(90), cancellationToken);
                     await api.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(30), cancellationToken);
                     run.Silo = api;
                     run.ApiBaseUrl = $"http://127.0.0.1:{port}";
-                    // A client on the fixed gateway port would talk to whichever silo holds it: make sure it is ours.
-                    await RequireListenerAsync(30000, api.Id, cancellationToken);
-                    run.EmbeddedGatewayPort = 30000;
+                    // A client talks to whichever silo holds the gateway port: make sure it is ours.
+                    await RequireListenerAsync(gatewayPort, api.Id, cancellationToken);
+                    run.EmbeddedGatewayPort = gatewayPort;
                     break;
                 }
 
@@ -106,8 +126,30 @@ public sealed class BenchTopology : IAsyncDisposable
                     break;
                 }
 
+                case "hangfire":
+                {
+                    // The baseline: the restaurant scenario as Hangfire jobs on its own throwaway PostgreSQL.
+                    run.Postgres = await ThrowawayPostgres.StartAsync(args.String("--pg"), args.String("--pg-synchronous-commit") != "off", cancellationToken);
+                    run._owned.Add(run.Postgres);
+                    var port = Ports.FreeLoopbackPort();
+                    var baseline = StepcastProcess.StartDll("hangfire baseline", StepcastProcess.BaselineBuildOutput(), new Dictionary<string, string>
+                    {
+                        ["Urls"] = $"http://127.0.0.1:{port}",
+                        ["ConnectionStrings__Hangfire"] = run.Postgres.ConnectionString,
+                        ["Baseline__ChannelSecret"] = ChannelSecret,
+                        ["Baseline__AccessToken"] = "bench-access-token",
+                        ["Baseline__LineApiBaseUrl"] = lineBaseUrl,
+                        ["Baseline__Workers"] = args.String("--hangfire-workers") ?? "50",
+                    });
+                    run._owned.Add(baseline);
+                    await baseline.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(90), cancellationToken);
+                    run.Silo = baseline;
+                    run.ApiBaseUrl = $"http://127.0.0.1:{port}";
+                    break;
+                }
+
                 default:
-                    throw new ArgumentException($"Unknown topology '{topology}': embedded or postgres.");
+                    throw new ArgumentException($"Unknown topology '{topology}': embedded, postgres or hangfire.");
             }
 
             return run;
@@ -134,7 +176,7 @@ public sealed class BenchTopology : IAsyncDisposable
         if (lines.Length == 0 || !lines.All(line => line.Contains($"pid={processId},", StringComparison.Ordinal)))
         {
             throw new InvalidOperationException(
-                $"Port {port} is not held by the Api process {processId} but by: {listeners.Trim()}. Another silo uses Orleans' default localhost ports; stop it first.");
+                $"Port {port} is not held by the Api process {processId} but by: {listeners.Trim()}. Another process took it; run again.");
         }
     }
 

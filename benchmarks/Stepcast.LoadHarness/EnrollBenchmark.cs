@@ -34,31 +34,12 @@ public static class EnrollBenchmark
         await using var hosts = await BenchTopology.StartAsync(topology, BenchScenarios.Enroll, line.BaseUrl, withApi: false, args, stop.Token);
         var idle = hosts.Silo.Memory();
 
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.UseOrleansClient(client =>
-        {
-            if (hosts.Postgres is { } postgres)
-            {
-                client.Configure<ClusterOptions>(options =>
-                {
-                    options.ClusterId = "stepcast-load";
-                    options.ServiceId = "stepcast-load";
-                });
-                client.UseStepcastPostgres(postgres.ConnectionString);
-            }
-            else
-            {
-                client.UseLocalhostClustering(hosts.EmbeddedGatewayPort!.Value);
-            }
-        });
-        using var clientHost = builder.Build();
-        await clientHost.StartAsync(stop.Token);
+        using var clientHost = await HarnessClient.StartAsync(hosts, stop.Token);
         var grains = clientHost.Services.GetRequiredService<IClusterClient>();
 
         var runTag = Guid.NewGuid().ToString("N")[..8];
         // Warm-up outside the measurement (JIT on both sides, the scenario catalogue), on friends of their own.
-        await EnrollAsync(grains, "W" + runTag, 500, Math.Min(concurrency, 32), null, stop.Token);
+        await EnrollAsync(grains, "bench-enroll", "W" + runTag, 500, Math.Min(concurrency, 32), null, () => DateTimeOffset.UtcNow, stop.Token);
 
         var clock = Stopwatch.StartNew();
         var outcomes = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
@@ -78,7 +59,7 @@ public static class EnrollBenchmark
         }, CancellationToken.None);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
         deadline.CancelAfter(TimeSpan.FromSeconds(maxSeconds));
-        var latency = await EnrollAsync(grains, "U" + runTag, count, concurrency, outcomes, deadline.Token);
+        var latency = await EnrollAsync(grains, "bench-enroll", "U" + runTag, count, concurrency, outcomes, () => DateTimeOffset.UtcNow, deadline.Token);
         var elapsed = clock.Elapsed.TotalSeconds;
         await progress.WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(_ => { }, TaskScheduler.Default);
         var enrolled = outcomes.GetValueOrDefault(nameof(EnrollOutcome.Enrolled));
@@ -138,8 +119,14 @@ public static class EnrollBenchmark
         return 0;
     }
 
-    private static async Task<LatencySample> EnrollAsync(
-        IClusterClient grains, string prefix, int count, int concurrency, ConcurrentDictionary<string, long>? outcomes, CancellationToken cancellationToken)
+    /// <summary>
+    /// Enrolls friends <c>{prefix}{index:x24}</c> for index 0 … count−1 with K calls in flight; the ids are made as
+    /// they are needed, so a million friends cost no memory here. <paramref name="at"/> is the enrollment's time, from
+    /// which the scenario's first wait counts.
+    /// </summary>
+    public static async Task<LatencySample> EnrollAsync(
+        IClusterClient grains, string scenarioId, string prefix, int count, int concurrency, ConcurrentDictionary<string, long>? outcomes,
+        Func<DateTimeOffset> at, CancellationToken cancellationToken)
     {
         var next = -1;
         var parts = new ConcurrentBag<LatencySample>();
@@ -155,7 +142,7 @@ public static class EnrollBenchmark
                 try
                 {
                     var result = await grains.GetFriend(BenchTopology.ChannelId, prefix + index.ToString("x24", CultureInfo.InvariantCulture))
-                        .Enroll(new EnrollCommand { ScenarioId = "bench-enroll", At = DateTimeOffset.UtcNow, Source = "load-harness" });
+                        .Enroll(new EnrollCommand { ScenarioId = scenarioId, At = at(), Source = "load-harness" });
                     outcome = result.Outcome.ToString();
                     own.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 }

@@ -7,6 +7,9 @@ public sealed class HarnessArgs(string[] args)
 {
     public string Mode => args.Length > 0 ? args[0] : "";
 
+    /// <summary>Every argument, for a mode that runs another with an option added.</summary>
+    public IReadOnlyList<string> All => args;
+
     public int Int(string name, int fallback) =>
         String(name) is { } text && int.TryParse(text, CultureInfo.InvariantCulture, out var value) ? value : fallback;
 

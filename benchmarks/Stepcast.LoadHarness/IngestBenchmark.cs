@@ -20,67 +20,26 @@ public static class IngestBenchmark
         double P50Ms, double P99Ms, double MaxMs, double P99FromScheduleMs, IReadOnlyDictionary<string, long> Errors, long PushesAtFakeLine,
         double HostCpuCores = 0, double HostCpuMicrosecondsPerEvent = 0, double PostgresCpuCores = 0, double HarnessCpuCores = 0);
 
+    public sealed record Outcome(string Topology, IReadOnlyList<Phase> Phases, long SiloRssBytes, long SiloPeakRssBytes, int HostWarnings, string? FirstWarning, int TotalPushes);
+
     public static async Task<int> RunAsync(HarnessArgs args)
     {
         var topology = args.String("--topology") ?? "embedded";
-        var rates = args.Ints("--rates", [1_000, 2_000, 5_000, 10_000, 20_000]);
-        var stepSeconds = args.Int("--step-seconds", 10);
-        var closedSeconds = args.Int("--closed-seconds", 10);
-        var concurrency = args.Int("--concurrency", 256);
         var eventsPerRequest = args.Int("--events-per-request", 1);
-        var maxSeconds = args.Int("--max-seconds", 115);
+        var concurrency = args.Int("--concurrency", 256);
         var json = args.String("--json");
+        var maxSeconds = args.Int("--max-seconds", 115);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(maxSeconds + 120));
-        var overall = Stopwatch.StartNew();
-
         await using var line = await FakeLineServer.StartAsync(new FakeLineOptions(), stop.Token);
-        Console.WriteLine($"ingest: topology {topology}, rates {string.Join(',', rates)} events/s for {stepSeconds} s each, closed loop {closedSeconds} s, " +
-            $"{concurrency} workers, {eventsPerRequest} event(s) per request, {Environment.ProcessorCount} cores; starting hosts…");
-        await using var hosts = await BenchTopology.StartAsync(topology, BenchScenarios.Welcome, line.BaseUrl, withApi: true, args, stop.Token);
-        var url = $"{hosts.ApiBaseUrl}/webhooks/line/{BenchTopology.ChannelId}";
-        using var http = new HttpClient(new SocketsHttpHandler
-        {
-            MaxConnectionsPerServer = concurrency,
-            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
-            UseProxy = false,
-        }) { Timeout = TimeSpan.FromSeconds(10) };
-        var sender = new Sender(http, url, eventsPerRequest);
+        var outcome = await RunTopologyAsync(topology, line, args, stop.Token);
 
-        // Warm-up outside the measurement: JIT, connections (to PostgreSQL too), the scenario catalogue, first grain activations.
-        await sender.RunPhaseAsync("warm-up", 300, 8, concurrency, quiet: true, overall, maxSeconds, stop.Token);
-        var phases = new List<Phase>();
-        foreach (var rate in rates)
-        {
-            if (overall.Elapsed.TotalSeconds + stepSeconds > maxSeconds)
-            {
-                Console.WriteLine($"skipping {rate}/s and later: the run would pass {maxSeconds} s");
-                break;
-            }
-
-            phases.Add(await MeasureAsync(hosts, line, () => sender.RunPhaseAsync("open", rate, stepSeconds, concurrency, quiet: false, overall, maxSeconds, stop.Token)));
-        }
-
-        if (closedSeconds > 0 && overall.Elapsed.TotalSeconds + closedSeconds <= maxSeconds)
-        {
-            phases.Add(await MeasureAsync(hosts, line, () => sender.RunPhaseAsync("closed", 0, closedSeconds, concurrency, quiet: false, overall, maxSeconds, stop.Token)));
-        }
-
-        var memory = hosts.Silo.Memory();
-        var problems = hosts.Silo.Problems();
         Console.WriteLine();
         Console.WriteLine($"ingest, topology {topology}, {eventsPerRequest} event(s)/request, {concurrency} workers; pushes at the fake LINE counted during each phase; " +
-            $"silo RSS {memory.Rss / 1048576} MB (peak {memory.PeakRss / 1048576} MB); {line.Deliveries.Count} pushes in total");
-        Console.WriteLine("| loop | offered events/s | s | events sent | not sent in time | acked (200) | sustained events/s | p50 ms | p99 ms | max ms | p99 from schedule ms | errors | pushes | host CPU cores | host CPU µs/event | PostgreSQL CPU cores | harness CPU cores |");
-        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |");
-        foreach (var p in phases)
+            $"silo RSS {outcome.SiloRssBytes / 1048576} MB (peak {outcome.SiloPeakRssBytes / 1048576} MB); {outcome.TotalPushes} pushes in total; load average {DispatchBenchmark.LoadAverage()}");
+        Print(outcome.Phases);
+        if (outcome.HostWarnings > 0)
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {p.Loop} | {(p.Loop == "closed" ? "max" : p.OfferedEventsPerSecond.ToString("N0", CultureInfo.InvariantCulture))} | {p.Seconds:0.0} | {p.EventsSent:N0} | {p.EventsNotSent:N0} | {p.EventsAcknowledged:N0} | {p.SustainedEventsPerSecond:N0} | {p.P50Ms:0.0} | {p.P99Ms:0.0} | {p.MaxMs:0.0} | {p.P99FromScheduleMs:0.0} | {FormatErrors(p.Errors)} | {p.PushesAtFakeLine:N0} | {p.HostCpuCores:0.00} | {p.HostCpuMicrosecondsPerEvent:N0} | {p.PostgresCpuCores:0.00} | {p.HarnessCpuCores:0.00} |"));
-        }
-
-        if (problems.Count > 0)
-        {
-            Console.WriteLine($"{hosts.Silo.Name} logged {problems.Count} warning/error line(s); the first: {problems[0]}");
+            Console.WriteLine($"the host logged {outcome.HostWarnings} warning/error line(s); the first: {outcome.FirstWarning}");
         }
 
         if (json is not null)
@@ -91,17 +50,81 @@ public static class IngestBenchmark
                 topology,
                 eventsPerRequest,
                 concurrency,
-                stepSeconds,
                 processorCount = Environment.ProcessorCount,
-                siloRssBytes = memory.Rss,
-                siloPeakRssBytes = memory.PeakRss,
-                hostWarnings = problems.Count,
-                phases,
+                loadAverage = DispatchBenchmark.LoadAverage(),
+                siloRssBytes = outcome.SiloRssBytes,
+                siloPeakRssBytes = outcome.SiloPeakRssBytes,
+                hostWarnings = outcome.HostWarnings,
+                phases = outcome.Phases,
             }, new JsonSerializerOptions { WriteIndented = true }), CancellationToken.None);
             Console.WriteLine($"written {json}");
         }
 
         return 0;
+    }
+
+    public static void Print(IEnumerable<Phase> phases)
+    {
+        Console.WriteLine("| loop | offered events/s | s | events sent | not sent in time | acked (200) | sustained events/s | p50 ms | p99 ms | max ms | p99 from schedule ms | errors | pushes | host CPU cores | host CPU µs/event | PostgreSQL CPU cores | harness CPU cores |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var p in phases)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {p.Loop} | {(p.Loop == "closed" ? "max" : p.OfferedEventsPerSecond.ToString("N0", CultureInfo.InvariantCulture))} | {p.Seconds:0.0} | {p.EventsSent:N0} | {p.EventsNotSent:N0} | {p.EventsAcknowledged:N0} | {p.SustainedEventsPerSecond:N0} | {p.P50Ms:0.0} | {p.P99Ms:0.0} | {p.MaxMs:0.0} | {p.P99FromScheduleMs:0.0} | {FormatErrors(p.Errors)} | {p.PushesAtFakeLine:N0} | {p.HostCpuCores:0.00} | {p.HostCpuMicrosecondsPerEvent:N0} | {p.PostgresCpuCores:0.00} | {p.HarnessCpuCores:0.00} |"));
+        }
+    }
+
+    /// <summary>Starts the hosts of <paramref name="topology"/> (<c>embedded</c>, <c>postgres</c> or the <c>hangfire</c> baseline) and runs the phases.</summary>
+    public static async Task<Outcome> RunTopologyAsync(string topology, FakeLineServer line, HarnessArgs args, CancellationToken cancellationToken)
+    {
+        var rates = args.Ints("--rates", [1_000, 2_000, 5_000, 10_000, 20_000]);
+        var stepSeconds = args.Int("--step-seconds", 10);
+        var closedSeconds = args.Int("--closed-seconds", 10);
+        var concurrency = args.Int("--concurrency", 256);
+        var eventsPerRequest = args.Int("--events-per-request", 1);
+        var maxSeconds = args.Int("--max-seconds", 115);
+        var overall = Stopwatch.StartNew();
+
+        Console.WriteLine($"ingest: topology {topology}, rates {string.Join(',', rates)} events/s for {stepSeconds} s each, closed loop {closedSeconds} s, " +
+            $"{concurrency} workers, {eventsPerRequest} event(s) per request, {Environment.ProcessorCount} cores, load average {DispatchBenchmark.LoadAverage()}; starting hosts…");
+        await using var hosts = await BenchTopology.StartAsync(topology, BenchScenarios.Welcome, line.BaseUrl, withApi: true, args, cancellationToken);
+        var pushesBefore = line.Deliveries.Count;
+        var url = $"{hosts.ApiBaseUrl}/webhooks/line/{BenchTopology.ChannelId}";
+        using var http = new HttpClient(new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = concurrency,
+            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+            UseProxy = false,
+        }) { Timeout = TimeSpan.FromSeconds(10) };
+        var sender = new Sender(http, url, eventsPerRequest);
+
+        // Warm-up outside the measurement: JIT, connections (to PostgreSQL too), the scenario catalogue, first grain activations.
+        await sender.RunPhaseAsync("warm-up", 300, 8, concurrency, quiet: true, overall, maxSeconds, cancellationToken);
+        var phases = new List<Phase>();
+        foreach (var rate in rates)
+        {
+            if (overall.Elapsed.TotalSeconds + stepSeconds > maxSeconds)
+            {
+                Console.WriteLine($"skipping {rate}/s and later: the run would pass {maxSeconds} s");
+                break;
+            }
+
+            phases.Add(await MeasureAsync(hosts, line, () => sender.RunPhaseAsync("open", rate, stepSeconds, concurrency, quiet: false, overall, maxSeconds, cancellationToken)));
+        }
+
+        if (closedSeconds > 0 && overall.Elapsed.TotalSeconds + closedSeconds <= maxSeconds)
+        {
+            phases.Add(await MeasureAsync(hosts, line, () => sender.RunPhaseAsync("closed", 0, closedSeconds, concurrency, quiet: false, overall, maxSeconds, cancellationToken)));
+        }
+
+        var memory = hosts.Silo.Memory();
+        var problems = hosts.Silo.Problems();
+        foreach (var (kind, times) in hosts.Silo.ProblemKinds())
+        {
+            Console.WriteLine($"  host: {times} × {kind}");
+        }
+
+        return new Outcome(topology, phases, memory.Rss, memory.PeakRss, problems.Count, problems.FirstOrDefault(), line.Deliveries.Count - pushesBefore);
     }
 
     /// <summary>A phase with what it cost: pushes the fake LINE received, CPU of the host processes and of this one.</summary>

@@ -14,11 +14,13 @@ public sealed class StepcastProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
+    private readonly IDisposable _cleanup;
 
     private StepcastProcess(string name, Process process)
     {
         Name = name;
         _process = process;
+        _cleanup = ChildCleanup.Register(this, () => process.Kill(entireProcessTree: true));
     }
 
     public string Name { get; }
@@ -34,9 +36,20 @@ public sealed class StepcastProcess : IAsyncDisposable
             : throw new InvalidOperationException($"{dll} is missing: build first with `dotnet build benchmarks/Stepcast.LoadHarness -c Release`.");
     }
 
-    public static StepcastProcess Start(string name, string project, IReadOnlyDictionary<string, string> environment)
+    public static StepcastProcess Start(string name, string project, IReadOnlyDictionary<string, string> environment) =>
+        StartDll(name, BuildOutput(project), environment);
+
+    /// <summary>The Release build output of the Hangfire baseline (<c>benchmarks/Stepcast.HangfireBaseline</c>).</summary>
+    public static string BaselineBuildOutput()
     {
-        var dll = BuildOutput(project);
+        var dll = Path.Combine(RepositoryRoot(), "benchmarks", "Stepcast.HangfireBaseline", "bin", "Release", "net10.0", "Stepcast.HangfireBaseline.dll");
+        return File.Exists(dll)
+            ? dll
+            : throw new InvalidOperationException($"{dll} is missing: build first with `dotnet build benchmarks/Stepcast.LoadHarness -c Release`.");
+    }
+
+    public static StepcastProcess StartDll(string name, string dll, IReadOnlyDictionary<string, string> environment)
+    {
         // The Api reads appsettings.json from its content root, the working folder.
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = Path.GetDirectoryName(dll)!, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(dll);
@@ -98,6 +111,29 @@ public sealed class StepcastProcess : IAsyncDisposable
         _output.Where(line => line.Contains("warn:", StringComparison.Ordinal) || line.Contains("fail:", StringComparison.Ordinal)
                 || line.Contains("crit:", StringComparison.Ordinal) || line.Contains("Exception", StringComparison.Ordinal)).ToList();
 
+    /// <summary>
+    /// The host's warnings and errors by kind, most frequent first: the console logger writes the category on one
+    /// line and the message on the next; ids and numbers are masked so that one kind counts once.
+    /// </summary>
+    public IReadOnlyList<(string Kind, int Count)> ProblemKinds(int top = 5)
+    {
+        var lines = _output.ToArray();
+        var kinds = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < lines.Length; i++)
+        {
+            if (lines[i].StartsWith("warn:", StringComparison.Ordinal) || lines[i].StartsWith("fail:", StringComparison.Ordinal)
+                || lines[i].StartsWith("crit:", StringComparison.Ordinal))
+            {
+                var message = i + 1 < lines.Length ? lines[i + 1].Trim() : "";
+                var kind = System.Text.RegularExpressions.Regex.Replace($"{lines[i]} {message}", "[0-9a-fA-F-]{6,}|\\d+", "…");
+                kind = kind.Length > 240 ? kind[..240] : kind;
+                kinds[kind] = kinds.GetValueOrDefault(kind) + 1;
+            }
+        }
+
+        return kinds.OrderByDescending(k => k.Value).Take(top).Select(k => (k.Key, k.Value)).ToList();
+    }
+
     private void Keep(string? line)
     {
         if (line is null)
@@ -106,13 +142,14 @@ public sealed class StepcastProcess : IAsyncDisposable
         }
 
         _output.Enqueue(line);
-        while (_output.Count > 2000 && _output.TryDequeue(out _))
+        while (_output.Count > 20_000 && _output.TryDequeue(out _))
         {
         }
     }
 
     public async ValueTask DisposeAsync()
     {
+        _cleanup.Dispose();
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

@@ -18,6 +18,7 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
     private string? _data;
     private string? _bin;
     private bool _asPostgres;
+    private IDisposable? _cleanup;
 
     public string ConnectionString { get; private set; } = "";
 
@@ -105,6 +106,9 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
             + (synchronousCommit ? "" : " -c synchronous_commit=off");
         await RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", _data, "-l", Path.Combine(_root, "server.log"), "-w", "-t", "60", "-o", options, "start"],
             _asPostgres, cancellationToken);
+        var (bin, data, asPostgres) = (_bin, _data, _asPostgres);
+        _cleanup = ChildCleanup.Register(this, () => RunAsync(Path.Combine(bin, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "stop"], asPostgres,
+            CancellationToken.None, throwOnError: false).GetAwaiter().GetResult());
 
         var builder = new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = port, Username = Superuser, Database = "postgres" };
         await using (var dataSource = NpgsqlDataSource.Create(builder.ConnectionString))
@@ -119,6 +123,7 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _cleanup?.Dispose();
         NpgsqlConnection.ClearAllPools();
         if (_data is not null)
         {

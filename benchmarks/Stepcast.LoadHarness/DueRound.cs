@@ -1,0 +1,148 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Stepcast.FakeLine;
+
+namespace Stepcast.LoadHarness;
+
+/// <summary>
+/// One round of "N friends due at the same moment": enroll them all with <c>At = due − wait</c> into a scenario
+/// that waits <see cref="BenchScenarios.DispatchWait"/> and then sends, so every run's send is due at the same
+/// instant; then watch the fake LINE server until every friend has received it. The lag of a recipient is the
+/// fake's receive time minus the due time (both from this machine's clock).
+/// </summary>
+public sealed class DueRound(BenchTopology hosts, FakeLineServer line, DueRound.Enroller enroll)
+{
+    /// <summary>Enrolls friends <c>{prefix}{index:x24}</c> so that their send is due at <c>due</c>, counting outcomes.</summary>
+    public delegate Task Enroller(
+        string scenarioId, string prefix, int count, int concurrency, ConcurrentDictionary<string, long>? outcomes, DateTimeOffset due, CancellationToken cancellationToken);
+
+    /// <summary>Stepcast: <c>IFriendGrain.Enroll</c> with <c>At = due − wait</c>, from an Orleans client.</summary>
+    public static Enroller ThroughGrains(IClusterClient grains) =>
+        (scenarioId, prefix, count, concurrency, outcomes, due, cancellationToken) =>
+            EnrollBenchmark.EnrollAsync(grains, scenarioId, prefix, count, concurrency, outcomes, () => due - BenchScenarios.DispatchWait, cancellationToken);
+
+    public sealed record Result(
+        int Friends, double EnrollSeconds, double EnrollmentsPerSecond, IReadOnlyDictionary<string, long> EnrollOutcomes, double EnrolledBeforeDueSeconds,
+        long PushRequests, long MulticastRequests, long Recipients, long DistinctRecipients, double FirstLagMs, double SpanSeconds,
+        double RequestsPerSecond, double RecipientsPerSecond, double LagP50Ms, double LagP99Ms, double LagMaxMs,
+        double HostCpuCores, double PostgresCpuCores, bool Complete);
+
+    /// <summary>Called every second while friends are enrolled and while they wait, with the seconds to the due time.</summary>
+    public Action<double>? WhileWaiting { get; init; }
+
+    /// <summary>Called once a few seconds before the due time, after the friends have waited.</summary>
+    public Func<Task>? JustBeforeDue { get; init; }
+
+    public async Task<Result> RunAsync(
+        string scenarioId, string prefix, int count, int concurrency, TimeSpan lead, TimeSpan drain, CancellationToken cancellationToken)
+    {
+        var due = DateTimeOffset.FromUnixTimeSeconds((DateTimeOffset.UtcNow + lead).ToUnixTimeSeconds() + 1);
+        Console.WriteLine($"  {count:N0} friends into {scenarioId}, all due at {due:HH:mm:ss} (in {(due - DateTimeOffset.UtcNow).TotalSeconds:0} s)");
+        line.Deliveries.Clear();
+
+        var outcomes = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
+        var clock = Stopwatch.StartNew();
+        using var enrolled = new CancellationTokenSource();
+        var progress = Task.Run(async () =>
+        {
+            while (!enrolled.IsCancellationRequested)
+            {
+                await Task.Delay(1000, enrolled.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+                var done = outcomes.Values.Sum();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  enrolling {clock.Elapsed.TotalSeconds,6:0.0} s  {done,9:N0} of {count:N0}  {done / clock.Elapsed.TotalSeconds,7:N0}/s  host RSS {hosts.Silo.Memory().Rss / 1048576} MB  due in {(due - DateTimeOffset.UtcNow).TotalSeconds:0} s"));
+                WhileWaiting?.Invoke((due - DateTimeOffset.UtcNow).TotalSeconds);
+            }
+        }, CancellationToken.None);
+        await enroll(scenarioId, prefix, count, concurrency, outcomes, due, cancellationToken);
+        var enrollSeconds = clock.Elapsed.TotalSeconds;
+        var beforeDue = (due - DateTimeOffset.UtcNow).TotalSeconds;
+        await enrolled.CancelAsync();
+        await progress;
+        if (beforeDue < 0)
+        {
+            Console.WriteLine($"  enrollment ended {-beforeDue:0.0} s AFTER the due time: raise --lead-seconds; friends enrolled late were sent at once");
+        }
+
+        var beforeDueDone = false;
+        while (DateTimeOffset.UtcNow < due - TimeSpan.FromSeconds(1))
+        {
+            var left = (due - DateTimeOffset.UtcNow).TotalSeconds;
+            if (left < 6 && !beforeDueDone && JustBeforeDue is not null)
+            {
+                beforeDueDone = true;
+                await JustBeforeDue();
+                continue;
+            }
+
+            WhileWaiting?.Invoke(left);
+            if (left > 5 && (int)left % 5 == 0)
+            {
+                Console.WriteLine($"  waiting, due in {left:0} s, host RSS {hosts.Silo.Memory().Rss / 1048576} MB");
+            }
+
+            await Task.Delay(1000, cancellationToken);
+        }
+
+        await Task.Delay(due - DateTimeOffset.UtcNow is { Ticks: > 0 } rest ? rest : TimeSpan.Zero, cancellationToken);
+        var hostCpu = hosts.CpuTime();
+        var postgresCpu = hosts.Postgres?.CpuTime() ?? TimeSpan.Zero;
+        var sent = Stopwatch.StartNew();
+        long recipients = 0;
+        while (sent.Elapsed < drain)
+        {
+            await Task.Delay(1000, cancellationToken);
+            var snapshot = line.Deliveries.Snapshot();
+            recipients = snapshot.Sum(d => (long)d.Recipients.Count);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  due + {sent.Elapsed.TotalSeconds,5:0.0} s  requests {snapshot.Count,8:N0}  recipients {recipients,9:N0} of {count:N0}  host RSS {hosts.Silo.Memory().Rss / 1048576} MB"));
+            if (recipients >= count)
+            {
+                break;
+            }
+        }
+
+        var deliveries = line.Deliveries.Snapshot();
+        var cpuSeconds = (deliveries.Count == 0 ? sent.Elapsed : deliveries.Max(d => d.Timestamp) - due).TotalSeconds;
+        var hostUsed = (hosts.CpuTime() - hostCpu).TotalSeconds;
+        var postgresUsed = ((hosts.Postgres?.CpuTime() ?? TimeSpan.Zero) - postgresCpu).TotalSeconds;
+        var lags = new LatencySample();
+        var distinct = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var delivery in deliveries)
+        {
+            var lag = (delivery.Timestamp - due).TotalMilliseconds;
+            foreach (var recipient in delivery.Recipients)
+            {
+                lags.Add(lag);
+                distinct.Add(recipient);
+            }
+        }
+
+        lags = LatencySample.Merge([lags]);
+        var span = deliveries.Count == 0 ? 0 : (deliveries.Max(d => d.Timestamp) - due).TotalSeconds;
+        recipients = deliveries.Sum(d => (long)d.Recipients.Count);
+        return new Result(
+            count, enrollSeconds, outcomes.GetValueOrDefault("Enrolled") / enrollSeconds, new SortedDictionary<string, long>(outcomes, StringComparer.Ordinal), beforeDue,
+            deliveries.LongCount(d => d.Endpoint == "push"), deliveries.LongCount(d => d.Endpoint == "multicast"), recipients, distinct.Count,
+            deliveries.Count == 0 ? 0 : (deliveries.Min(d => d.Timestamp) - due).TotalMilliseconds, span,
+            span > 0 ? deliveries.Count / span : 0, span > 0 ? recipients / span : 0,
+            lags.Percentile(50), lags.Percentile(99), lags.Max,
+            cpuSeconds > 0 ? hostUsed / cpuSeconds : 0, cpuSeconds > 0 ? postgresUsed / cpuSeconds : 0, distinct.Count >= count);
+    }
+
+    /// <summary>A few friends due at once before the measurement, so JIT, connections and the scenario catalogue are warm.</summary>
+    public async Task WarmUpAsync(string scenarioId, string prefix, int count, CancellationToken cancellationToken)
+    {
+        line.Deliveries.Clear();
+        await enroll(scenarioId, prefix, count, 32, null, DateTimeOffset.UtcNow, cancellationToken);
+        var clock = Stopwatch.StartNew();
+        while (line.Deliveries.Snapshot().Sum(d => d.Recipients.Count) < count && clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(200, cancellationToken);
+        }
+
+        // Let stragglers (a multicast confirm timeout) land before the round clears the store.
+        await Task.Delay(1000, cancellationToken);
+    }
+}
