@@ -20,6 +20,12 @@ public sealed class EngineOptions
     /// <summary>When a send must be retried later (LINE 5xx, timeouts), the delay before the next attempt.</summary>
     public TimeSpan SendRetryDelay { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// When a send found no rate-limit permit (a burst larger than the channel's per-second limit), the longest it waits
+    /// before trying again; each friend picks a random delay up to this, so the burst drains at the limit's pace.
+    /// </summary>
+    public TimeSpan ThrottledRetryDelay { get; set; } = TimeSpan.FromSeconds(3);
+
     /// <summary>While a scenario is paused, how often its runs look again whether it has been resumed.</summary>
     public TimeSpan PausedRecheckInterval { get; set; } = TimeSpan.FromMinutes(5);
 

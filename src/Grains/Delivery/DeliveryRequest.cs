@@ -42,6 +42,11 @@ public enum DeliveryStatus
     QuotaExhausted,
     /// <summary>The friend is not among the multicast batch's recipients (it confirmed too late): send it alone.</summary>
     NotInBatch,
+    /// <summary>
+    /// No rate-limit permit came within the wait: nothing reached LINE. Flow control, not a failure: the friend tries
+    /// again within seconds rather than after the transient-failure delay.
+    /// </summary>
+    Throttled,
 }
 
 /// <summary>

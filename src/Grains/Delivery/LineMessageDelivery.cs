@@ -63,7 +63,7 @@ public sealed partial class LineMessageDelivery(
         {
             if (!await rateLimiter.AcquireAsync(channelId, api, _options.MaxPermitWait, cancellationToken))
             {
-                return new DeliveryOutcome(DeliveryStatus.RetryLater, $"no {api} permit within {_options.MaxPermitWait.TotalSeconds:0.#} s (channel rate limit)");
+                return new DeliveryOutcome(DeliveryStatus.Throttled, $"no {api} permit within {_options.MaxPermitWait.TotalSeconds:0.#} s (channel rate limit)");
             }
 
             last = await send(cancellationToken);

@@ -80,6 +80,7 @@ public sealed class StepcastMetrics : IDisposable
         DeliveryStatus.RetryLater => "retry_later",
         DeliveryStatus.QuotaExhausted => "quota_exhausted",
         DeliveryStatus.NotInBatch => "not_in_batch",
+        DeliveryStatus.Throttled => "throttled",
         _ => "other",
     };
 }

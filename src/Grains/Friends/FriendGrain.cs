@@ -452,6 +452,10 @@ public sealed class FriendGrain(
                 var decision = await Quota.ReportExhaustedByLine(QuotaRequestFor(run, scenario));
                 ApplyQuotaRefusal(run, scenario, send, decision, now);
                 break;
+            case DeliveryStatus.Throttled:
+                // Nothing reached LINE: back in line within seconds, spread so the burst drains at the limit's pace.
+                run.DueAt = now + _options.ThrottledRetryDelay * Random.Shared.NextDouble();
+                break;
             default:
                 // Transient: keep the retry key so the next attempt cannot deliver twice.
                 run.DueAt = now + _options.SendRetryDelay;
