@@ -789,7 +789,7 @@ public sealed class FriendGrain(
     private async Task PersistAsync()
     {
         var due = NextDueAt();
-        if (due is { } earlier && (_reminderDueAt is null || earlier < _reminderDueAt))
+        if (due is { } earlier && (_reminderDueAt is null || ReminderTimeFor(earlier) < _reminderDueAt))
         {
             await SetReminderAsync(earlier);
         }
@@ -813,7 +813,9 @@ public sealed class FriendGrain(
 
         if (due is { } later)
         {
-            if (_reminderDueAt != later)
+            // Moved later (or away from a step already run): follow it. A step due now keeps the safety net set above
+            // rather than rewriting the reminder row on every write of the run.
+            if (later > Now && _reminderDueAt != later)
             {
                 await SetReminderAsync(later);
             }
@@ -830,6 +832,13 @@ public sealed class FriendGrain(
             _reminderDueAt = null;
             _reminderKnownAbsent = true;
         }
+    }
+
+    /// <summary>When the reminder for a step due at <paramref name="dueAt"/> fires: then, or for a step due now, one retry period on.</summary>
+    private DateTimeOffset ReminderTimeFor(DateTimeOffset dueAt)
+    {
+        var now = Now;
+        return dueAt > now ? dueAt : now + _options.ReminderRetryPeriod;
     }
 
     private async Task SetReminderAsync(DateTimeOffset dueAt)
