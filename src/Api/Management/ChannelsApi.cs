@@ -52,8 +52,7 @@ public static class ChannelsApi
     }
 
     private static async Task<Results<Created<ChannelResponse>, Ok<ChannelResponse>, ValidationProblem, ProblemHttpResult>> Register(
-        RegisterChannelRequest body, ClaimsPrincipal user, IGrainFactory grains, ChannelSettingsCache settingsCache,
-        IChannelQuotaConfigurer quota)
+        RegisterChannelRequest body, ClaimsPrincipal user, IGrainFactory grains, ChannelSettingsCache settingsCache)
     {
         var errors = new FieldErrors();
         errors.Identifier("channelId", body.ChannelId, 64);
@@ -121,7 +120,7 @@ public static class ChannelsApi
             AccessToken = body.AccessToken,
             TimeZone = timeZone,
         });
-        await quota.ConfigureAsync(channelId, settings);
+        await grains.GetGrain<IPlanQuotaGrain>(channelId).Configure(settings);
 
         var response = await DescribeAsync(grains, channelId);
         return outcome == ChannelClaimOutcome.Registered
@@ -187,19 +186,4 @@ public static class ChannelsApi
             return false;
         }
     }
-}
-
-/// <summary>
-/// Hands a channel's plan to its quota grain (<see cref="IPlanQuotaGrain"/>). A seam of its own so the channel API's
-/// tests can stand in for the quota engine, which lives and is tested elsewhere.
-/// </summary>
-public interface IChannelQuotaConfigurer
-{
-    Task ConfigureAsync(string channelId, QuotaSettings settings);
-}
-
-public sealed class PlanQuotaConfigurer(IGrainFactory grains) : IChannelQuotaConfigurer
-{
-    public Task ConfigureAsync(string channelId, QuotaSettings settings) =>
-        grains.GetGrain<IPlanQuotaGrain>(channelId).Configure(settings);
 }

@@ -17,7 +17,6 @@ public static class ManagementApi
         builder.Services.Configure<ManagementOptions>(builder.Configuration.GetSection(ManagementOptions.SectionName));
         builder.Services.AddApiKeyAuthentication();
         builder.Services.TryAddSingleton<ChannelOwnership>();
-        builder.Services.TryAddSingleton<IChannelQuotaConfigurer, PlanQuotaConfigurer>();
         builder.Services.AddOpenApi(DocumentName, options => options.AddDocumentTransformer<ApiKeySecurityTransformer>());
         return builder;
     }

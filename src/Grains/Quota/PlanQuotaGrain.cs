@@ -66,8 +66,9 @@ public sealed partial class PlanQuotaGrain(
     private Task? _writing;
     private Task? _waking;
     private IGrainTimer? _monthEndTimer;
-    private IGrainTimer? _reconcileTimer;
-    private IGrainTimer? _flushTimer;
+    /// <summary>The recipients of <see cref="PlanQuotaState.Reservations"/>, kept so a reservation does not sum thousands in flight.</summary>
+    private long _reserved;
+    private DateTimeOffset _nextExpiryScan;
 
     private PlanQuotaState Quota => state.State;
     private string ChannelId => this.GetPrimaryKeyString();
@@ -75,11 +76,12 @@ public sealed partial class PlanQuotaGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _reconcileTimer = this.RegisterGrainTimer(
+        _reserved = Quota.Reservations.Values.Sum(r => (long)r.Recipients);
+        this.RegisterGrainTimer(
             ReconcileQuietlyAsync,
             new GrainTimerCreationOptions(TimeSpan.FromSeconds(5), _options.ReconcileInterval) { Interleave = true });
         // Commits, releases and unlimited channels' reservations are stored by the next write; this bounds how late.
-        _flushTimer = this.RegisterGrainTimer(
+        this.RegisterGrainTimer(
             PersistIfChangedAsync,
             new GrainTimerCreationOptions(FlushInterval, FlushInterval) { Interleave = true });
         return Task.CompletedTask;
@@ -124,7 +126,7 @@ public sealed partial class PlanQuotaGrain(
         var denial = Quota.ExhaustedAtLine
             ? "LINE reported the monthly limit reached"
             : Remaining < request.Recipients
-                ? $"monthly budget spent ({Used} used, {Quota.Reservations.Values.Sum(r => (long)r.Recipients)} in flight, limit {Limit})"
+                ? $"monthly budget spent ({Used} used, {_reserved} in flight, limit {Limit})"
                 : HeldAhead(request) ? "sends held earlier or with a higher priority go first" : null;
         if (denial is null)
         {
@@ -133,7 +135,7 @@ public sealed partial class PlanQuotaGrain(
                 _held.Remove(wasHeld);
             }
 
-            Quota.Reservations[request.RetryKey] = new QuotaReservation { Recipients = request.Recipients, ReservedAt = Now };
+            AddReservation(request.RetryKey, request.Recipients);
             Changed();
             if (IsLimited)
             {
@@ -161,7 +163,7 @@ public sealed partial class PlanQuotaGrain(
     Task IPlanQuotaGrain.Commit(Guid retryKey)
     {
         RollMonth();
-        if (Quota.Reservations.Remove(retryKey, out var reservation))
+        if (RemoveReservation(retryKey) is { } reservation)
         {
             Quota.CommittedByStepcast += reservation.Recipients;
             Changed();
@@ -173,7 +175,7 @@ public sealed partial class PlanQuotaGrain(
 
     Task IPlanQuotaGrain.Release(Guid retryKey)
     {
-        if (Quota.Reservations.Remove(retryKey))
+        if (RemoveReservation(retryKey) is not null)
         {
             Changed();
             StartWakingHeld();
@@ -186,7 +188,7 @@ public sealed partial class PlanQuotaGrain(
     {
         ArgumentNullException.ThrowIfNull(request);
         RollMonth();
-        Quota.Reservations.Remove(request.RetryKey);
+        RemoveReservation(request.RetryKey);
         if (!Quota.ExhaustedAtLine)
         {
             Quota.ExhaustedAtLine = true;
@@ -213,7 +215,7 @@ public sealed partial class PlanQuotaGrain(
             MonthEndsAt = month.EndsAt,
             Limit = Limit,
             Used = Used,
-            Reserved = Quota.Reservations.Values.Sum(r => (long)r.Recipients),
+            Reserved = _reserved,
             Remaining = Math.Max(0, Remaining),
             CommittedByStepcast = Quota.CommittedByStepcast,
             ReportedByLine = Quota.ReportedByLine,
@@ -235,7 +237,7 @@ public sealed partial class PlanQuotaGrain(
 
     private long Used => Math.Max(Quota.CommittedByStepcast, Quota.ReportedByLine ?? 0);
 
-    private long Remaining => Quota.ExhaustedAtLine ? 0 : Limit - Used - Quota.Reservations.Values.Sum(r => (long)r.Recipients);
+    private long Remaining => Quota.ExhaustedAtLine ? 0 : Limit - Used - _reserved;
 
     private PlanMonth CurrentMonth() => PlanMonth.Containing(Now, Quota.Settings.TimeZone);
 
@@ -263,9 +265,17 @@ public sealed partial class PlanQuotaGrain(
             }
         }
 
+        // A walk over every send in flight: at most once a minute, not on every reservation.
+        if (now < _nextExpiryScan)
+        {
+            ArmMonthEndTimer(month);
+            return;
+        }
+
+        _nextExpiryScan = now + TimeSpan.FromMinutes(1);
         foreach (var (key, reservation) in Quota.Reservations.Where(r => now - r.Value.ReservedAt > _options.ReservationTimeout).ToList())
         {
-            Quota.Reservations.Remove(key);
+            RemoveReservation(key);
             Quota.CommittedByStepcast += reservation.Recipients;
             Changed();
         }
@@ -360,7 +370,7 @@ public sealed partial class PlanQuotaGrain(
                     var next = _held.Min!;
                     _held.Remove(next);
                     _heldByKey.Remove(next.RetryKey);
-                    Quota.Reservations[next.RetryKey] = new QuotaReservation { Recipients = next.Recipients, ReservedAt = Now };
+                    AddReservation(next.RetryKey, next.Recipients);
                     batch.Add(next);
                 }
 
@@ -480,6 +490,24 @@ public sealed partial class PlanQuotaGrain(
         CheckAlerts();
         await PersistAsync();
         StartWakingHeld();
+    }
+
+    private void AddReservation(Guid retryKey, int recipients)
+    {
+        RemoveReservation(retryKey);
+        Quota.Reservations[retryKey] = new QuotaReservation { Recipients = recipients, ReservedAt = Now };
+        _reserved += recipients;
+    }
+
+    private QuotaReservation? RemoveReservation(Guid retryKey)
+    {
+        if (!Quota.Reservations.Remove(retryKey, out var reservation))
+        {
+            return null;
+        }
+
+        _reserved -= reservation.Recipients;
+        return reservation;
     }
 
     private void Changed() => _changes++;
