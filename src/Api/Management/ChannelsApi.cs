@@ -69,7 +69,8 @@ public static class ChannelsApi
         }
 
         var plan = LinePlan.Communication;
-        if (body.Plan is not null && !Enum.TryParse(body.Plan, ignoreCase: true, out plan) || !Enum.IsDefined(plan))
+        // A custom limit needs its number: that plan is set with PUT /api/v1/channels/{channelId}/quota.
+        if (body.Plan is not null && !Enum.TryParse(body.Plan, ignoreCase: true, out plan) || plan is not (LinePlan.Communication or LinePlan.Light or LinePlan.Standard))
         {
             errors.Add("plan", "'plan' must be communication, light or standard.");
         }

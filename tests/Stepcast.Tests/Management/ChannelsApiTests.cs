@@ -80,6 +80,7 @@ public sealed class ChannelsApiTests(ManagementHostFactory host) : IClassFixture
     [InlineData("channelSecret", """{"channelId":"ok-1"}""")]
     [InlineData("timeZone", """{"channelId":"ok-1","channelSecret":"s","timeZone":"Mars/Olympus"}""")]
     [InlineData("plan", """{"channelId":"ok-1","channelSecret":"s","plan":"platinum"}""")]
+    [InlineData("plan", """{"channelId":"ok-1","channelSecret":"s","plan":"custom"}""")]
     [InlineData("extraMessageCap", """{"channelId":"ok-1","channelSecret":"s","plan":"light","extraMessageCap":10}""")]
     [InlineData("whenExhausted", """{"channelId":"ok-1","channelSecret":"s","whenExhausted":"panic"}""")]
     public async Task Registration_problems_name_the_field(string field, string body)
