@@ -57,6 +57,8 @@ public sealed class FriendGrain(
     /// <summary>Quota reservations to commit (true) or release (false) once the outcome that decides it is stored.</summary>
     private readonly List<(Guid RetryKey, bool Commit)> _quotaSettlements = [];
     private StepcastMetrics? _metrics;
+    /// <summary>The retry keys of pending sends as last read from or written to storage.</summary>
+    private HashSet<Guid> _storedRetryKeys = [];
 
     private FriendState Friend => state.State;
     private DateTimeOffset Now => timeProvider.GetUtcNow();
@@ -75,6 +77,7 @@ public sealed class FriendGrain(
         // Resolved here rather than in the constructor: operability stays out of the grain's contract.
         _metrics = ServiceProvider.GetRequiredService<StepcastMetrics>();
         _metrics.FriendActivated();
+        RememberStoredRetryKeys();
         return Task.CompletedTask;
     }
 
@@ -353,8 +356,13 @@ public sealed class FriendGrain(
 
             var cleared = await ClearForSendingAsync(atSend, now);
 
-            // The retry keys (and what the caps and the budget decided) must be stored before LINE sees them.
-            await PersistAsync();
+            // A send's retry key must be stored before LINE sees it; when every key is (the command that made the step
+            // due stored it), this write is skipped: what the caps and the budget decided is stored with the outcome,
+            // and after a crash they decide again.
+            if (cleared.Any(c => !_storedRetryKeys.Contains(c.Run.PendingRetryKey!.Value)))
+            {
+                await PersistAsync();
+            }
             foreach (var (run, scenario) in cleared)
             {
                 await DeliverAsync(run, scenario);
@@ -797,6 +805,7 @@ public sealed class FriendGrain(
         try
         {
             await state.WriteStateAsync();
+            RememberStoredRetryKeys();
             _stats.Persisted();
         }
         catch
@@ -851,6 +860,9 @@ public sealed class FriendGrain(
         _reminderDueAt = fireAt;
         _reminderKnownAbsent = false;
     }
+
+    private void RememberStoredRetryKeys() =>
+        _storedRetryKeys = [.. Friend.Enrollments.Where(r => r.PendingRetryKey is not null).Select(r => r.PendingRetryKey!.Value)];
 
     private DateTimeOffset? NextDueAt()
     {
