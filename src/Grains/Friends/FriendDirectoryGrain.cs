@@ -3,16 +3,22 @@ using Orleans.Concurrency;
 
 namespace Stepcast.Grains.Friends;
 
-/// <summary>A directory bucket's persisted ids, sorted ordinally. [Id] numbers are persisted: never reuse or renumber them.</summary>
+/// <summary>
+/// A directory bucket's persisted state: its open page of ids (sorted ordinally) and how many pages it has sealed.
+/// [Id] numbers are persisted: never reuse or renumber them.
+/// </summary>
 [GenerateSerializer]
 public sealed class FriendDirectoryState
 {
+    /// <summary>The open page. Buckets written before pages existed hold every id here; they seal on their next write.</summary>
     [Id(0)] public List<string> LineUserIds { get; set; } = [];
+    [Id(1)] public int SealedPages { get; set; }
 }
 
 /// <summary>
 /// Reentrant so that additions arriving while a write is in flight share the next write (a group commit): a burst
-/// of new friends costs a few writes per bucket, not one each.
+/// of new friends costs a few writes per bucket, not one each. Ids go to the open page; a full page is sealed into
+/// an <see cref="IFriendDirectoryPageGrain"/> before the bucket records it, so no id is ever only in memory.
 /// </summary>
 [Reentrant]
 public sealed class FriendDirectoryGrain(
@@ -22,14 +28,16 @@ public sealed class FriendDirectoryGrain(
     private long _saved;
     private Task? _writing;
 
-    private List<string> Ids => state.State.LineUserIds;
+    private List<string> Open => state.State.LineUserIds;
 
     async Task IFriendDirectoryGrain.Add(string lineUserId)
     {
-        var at = Ids.BinarySearch(lineUserId, StringComparer.Ordinal);
+        var at = Open.BinarySearch(lineUserId, StringComparer.Ordinal);
         if (at < 0)
         {
-            Ids.Insert(~at, lineUserId);
+            // An id already in a sealed page (a friend that crashed before storing that it was listed) may be listed
+            // again here: readers merge pages and drop the repeat.
+            Open.Insert(~at, lineUserId);
             _changes++;
         }
 
@@ -46,22 +54,56 @@ public sealed class FriendDirectoryGrain(
         }
     }
 
-    Task<ImmutableArray<string>> IFriendDirectoryGrain.List(string? after, int limit)
+    async Task<ImmutableArray<string>> IFriendDirectoryGrain.List(string? after, int limit)
     {
-        var from = 0;
-        if (after is not null)
+        if (limit <= 0)
         {
-            var at = Ids.BinarySearch(after, StringComparer.Ordinal);
-            from = at >= 0 ? at + 1 : ~at;
+            return [];
         }
 
-        return Task.FromResult(Ids.Skip(from).Take(Math.Max(0, limit)).ToImmutableArray());
+        var sources = new List<ImmutableArray<string>> { FriendDirectory.Slice(Open, after, limit) };
+        var pages = Enumerable.Range(0, state.State.SealedPages)
+            .Select(page => FriendDirectory.Page(GrainFactory, this.GetPrimaryKeyString(), page).List(after, limit));
+        sources.AddRange(await Task.WhenAll(pages));
+        return [.. sources.SelectMany(ids => ids).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Take(limit)];
     }
 
     private async Task WriteAsync()
     {
+        while (Open.Count >= FriendDirectory.PageSize)
+        {
+            // The page is stored first: a crash before the bucket's write leaves the ids in the open page too, and the
+            // next sealing stores the same page number again.
+            var sealing = Open.Take(FriendDirectory.PageSize).ToImmutableArray();
+            await FriendDirectory.Page(GrainFactory, this.GetPrimaryKeyString(), state.State.SealedPages).Store(sealing);
+            var moved = sealing.ToHashSet(StringComparer.Ordinal);
+            Open.RemoveAll(moved.Contains);
+            state.State.SealedPages++;
+        }
+
         var covering = _changes;
         await state.WriteStateAsync();
         _saved = Math.Max(_saved, covering);
     }
+}
+
+/// <summary>A sealed page of ids: stored once, then read by campaigns walking the directory.</summary>
+public sealed class FriendDirectoryPageGrain(
+    [PersistentState("friend-directory-page")] IPersistentState<FriendDirectoryPageState> state) : Grain, IFriendDirectoryPageGrain
+{
+    async Task IFriendDirectoryPageGrain.Store(ImmutableArray<string> lineUserIds)
+    {
+        state.State.LineUserIds = lineUserIds;
+        await state.WriteStateAsync();
+    }
+
+    Task<ImmutableArray<string>> IFriendDirectoryPageGrain.List(string? after, int limit) =>
+        Task.FromResult(FriendDirectory.Slice(state.State.LineUserIds, after, limit));
+}
+
+/// <summary>[Id] numbers are persisted: never reuse or renumber them.</summary>
+[GenerateSerializer]
+public sealed class FriendDirectoryPageState
+{
+    [Id(0)] public ImmutableArray<string> LineUserIds { get; set; } = [];
 }

@@ -18,8 +18,27 @@ public interface IFriendDirectoryGrain : IGrainWithStringKey
     Task<ImmutableArray<string>> List(string? after, int limit);
 }
 
+/// <summary>
+/// A sealed page of a directory bucket, keyed <c>{channelId}/{bucket}/{page}</c>: ids moved out of the bucket's open
+/// page once it filled, written once (again only when a crash interrupted the sealing), then only read.
+/// </summary>
+public interface IFriendDirectoryPageGrain : IGrainWithStringKey
+{
+    /// <summary>Stores the page's ids (sorted ordinally), replacing what an interrupted sealing left.</summary>
+    Task Store(ImmutableArray<string> lineUserIds);
+
+    [ReadOnly]
+    Task<ImmutableArray<string>> List(string? after, int limit);
+}
+
 public static class FriendDirectory
 {
+    /// <summary>
+    /// Ids a bucket keeps in its own row before sealing them into a page: each new friend rewrites only this open page,
+    /// so the cost of listing a friend stays flat however many friends the channel has.
+    /// </summary>
+    public const int PageSize = 256;
+
     /// <summary>Buckets per channel. Part of the stored layout: changing it strands the friends already listed.</summary>
     public const int Buckets = 1024;
 
@@ -37,6 +56,54 @@ public static class FriendDirectory
 
     public static IFriendDirectoryGrain Bucket(IGrainFactory grains, string channelId, int bucket) =>
         grains.GetGrain<IFriendDirectoryGrain>($"{channelId}/{bucket}");
+
+    public static IFriendDirectoryPageGrain Page(IGrainFactory grains, string bucketKey, int page) =>
+        grains.GetGrain<IFriendDirectoryPageGrain>($"{bucketKey}/{page}");
+
+    /// <summary>Up to <paramref name="limit"/> ids of a sorted list after <paramref name="after"/>.</summary>
+    public static ImmutableArray<string> Slice(IReadOnlyList<string> sorted, string? after, int limit)
+    {
+        var from = 0;
+        if (after is not null)
+        {
+            from = BinarySearch(sorted, after);
+            from = from >= 0 ? from + 1 : ~from;
+        }
+
+        var builder = ImmutableArray.CreateBuilder<string>(Math.Max(0, Math.Min(limit, sorted.Count - from)));
+        for (var i = from; i < sorted.Count && builder.Count < limit; i++)
+        {
+            builder.Add(sorted[i]);
+        }
+
+        return builder.MoveToImmutable();
+    }
+
+    /// <summary>The index of <paramref name="value"/>, or the complement of where it would go.</summary>
+    private static int BinarySearch(IReadOnlyList<string> sorted, string value)
+    {
+        var (low, high) = (0, sorted.Count - 1);
+        while (low <= high)
+        {
+            var middle = low + ((high - low) / 2);
+            var order = string.CompareOrdinal(sorted[middle], value);
+            if (order == 0)
+            {
+                return middle;
+            }
+
+            if (order < 0)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle - 1;
+            }
+        }
+
+        return ~low;
+    }
 
     public static Task AddAsync(IGrainFactory grains, FriendKey friend) =>
         Bucket(grains, friend.ChannelId, BucketOf(friend.LineUserId)).Add(friend.LineUserId);
