@@ -150,35 +150,21 @@ public sealed partial class ChannelBootstrapper(
         }
 
         var where = $"{ChannelBootstrapOptions.SectionName}:{index}";
-        if (!Enum.TryParse<LinePlan>(registration.Plan.Trim(), ignoreCase: true, out var plan) || !Enum.IsDefined(plan))
+        var configured = new RawQuotaSettings
         {
-            throw new InvalidOperationException($"{where}:Plan '{registration.Plan}' must be communication, light, standard, custom or unlimited.");
-        }
-
-        var policy = QuotaExhaustedPolicy.Pause;
-        if (!string.IsNullOrWhiteSpace(registration.WhenExhausted)
-            && (!Enum.TryParse(registration.WhenExhausted.Trim(), ignoreCase: true, out policy) || !Enum.IsDefined(policy)))
-        {
-            throw new InvalidOperationException($"{where}:WhenExhausted '{registration.WhenExhausted}' must be pause or skip.");
-        }
-
-        if (plan == LinePlan.Custom && registration.CustomMonthlyLimit is not > 0)
-        {
-            throw new InvalidOperationException($"{where}:CustomMonthlyLimit must be at least 1 for the custom plan.");
-        }
-
-        if (registration.ExtraMessageCap is < 0 || (registration.ExtraMessageCap > 0 && plan != LinePlan.Standard))
-        {
-            throw new InvalidOperationException($"{where}:ExtraMessageCap must be zero or more, and only the standard plan buys extra messages.");
-        }
-
-        return new QuotaSettings
-        {
-            Plan = plan,
-            WhenExhausted = policy,
-            ExtraMessageCap = registration.ExtraMessageCap ?? 0,
-            CustomMonthlyLimit = registration.CustomMonthlyLimit ?? 0,
+            Plan = registration.Plan,
+            ExtraMessageCap = registration.ExtraMessageCap,
+            CustomMonthlyLimit = registration.CustomMonthlyLimit,
+            // Configuration can empty a key but not remove it: empty means not set.
+            WhenExhausted = string.IsNullOrWhiteSpace(registration.WhenExhausted) ? null : registration.WhenExhausted,
         };
+        if (!QuotaSettingsValidator.TryApply(configured, new QuotaSettings(), out var quota, out var problems))
+        {
+            throw new InvalidOperationException(
+                $"Plan of channel {registration.ChannelId} is invalid: {string.Join(" ", problems.Select(p => $"{ConfigurationPath(where, p.Path)} {p.Message}"))}");
+        }
+
+        return quota;
     }
 
     private static ImmutableArray<AutoReplyRule> ToAutoReplies(ChannelRegistration registration, int index)

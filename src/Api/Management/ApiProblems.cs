@@ -2,7 +2,10 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Stepcast.Api.Management;
 
-/// <summary>RFC 7807 answers of the management API; validation problems name the offending field.</summary>
+/// <summary>
+/// RFC 7807 answers of the management API. Validation problems name the offending field; so do the 404, 409 and 415
+/// answers given a field, which carry it under <c>errors</c> as a validation problem does.
+/// </summary>
 public static class ApiProblems
 {
     public static ValidationProblem Invalid(string field, string message) =>
@@ -14,11 +17,26 @@ public static class ApiProblems
     public static ProblemHttpResult NotFound(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status404NotFound, title: "Not found");
 
+    public static ProblemHttpResult NotFound(string field, string message) => NamingField(StatusCodes.Status404NotFound, "Not found", field, message);
+
     public static ProblemHttpResult ChannelNotFound(string? channelId) =>
         NotFound($"This API key's tenant has no channel '{channelId}'.");
 
     public static ProblemHttpResult Conflict(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status409Conflict, title: "Conflict");
+
+    public static ProblemHttpResult Conflict(string field, string message) => NamingField(StatusCodes.Status409Conflict, "Conflict", field, message);
+
+    public static ProblemHttpResult UnsupportedMediaType(string message) =>
+        NamingField(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", "Content-Type", message);
+
+    private static ProblemHttpResult NamingField(int status, string title, string field, string message) =>
+        TypedResults.Problem(new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [message] })
+        {
+            Status = status,
+            Title = title,
+            Detail = message,
+        });
 }
 
 /// <summary>Collects validation problems field by field.</summary>

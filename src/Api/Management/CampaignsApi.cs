@@ -57,7 +57,7 @@ public static class CampaignsApi
         var idempotencyKey = request.Headers[IdempotencyKeyHeader].ToString();
         if (idempotencyKey.Length > MaxIdempotencyKeyLength || idempotencyKey.Any(char.IsControl))
         {
-            return ManagementProblems.Invalid(IdempotencyKeyHeader, $"An idempotency key is 1 to {MaxIdempotencyKeyLength} printable characters.");
+            return new FieldErrors().Add(IdempotencyKeyHeader, $"An idempotency key is 1 to {MaxIdempotencyKeyLength} printable characters.").ToProblem();
         }
 
         var mediaType = request.ContentType is { } contentType && Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var parsed)
@@ -76,13 +76,13 @@ public static class CampaignsApi
             var scenarioId = request.Query["scenarioId"].ToString();
             if (string.IsNullOrWhiteSpace(scenarioId))
             {
-                return ManagementProblems.Invalid("scenarioId", "Name the scenario to start in the query: ?scenarioId=….");
+                return new FieldErrors().Add("scenarioId", "Name the scenario to start in the query: ?scenarioId=….").ToProblem();
             }
 
             bool followingOnly = true;
             if (request.Query.TryGetValue("followingOnly", out var text) && !bool.TryParse(text, out followingOnly))
             {
-                return ManagementProblems.Invalid("followingOnly", "followingOnly is true or false.");
+                return new FieldErrors().Add("followingOnly", "followingOnly is true or false.").ToProblem();
             }
 
             definition = new CampaignDefinition
@@ -103,20 +103,20 @@ public static class CampaignsApi
         }
         else
         {
-            return ManagementProblems.UnsupportedMediaType(
+            return ApiProblems.UnsupportedMediaType(
                 "Upload an audience as application/x-ndjson or text/csv (with ?scenarioId=…), or send a segment as application/json.");
         }
 
         if ((await grains.GetGrain<IChannelGrain>(channelId).GetCatalog()).Find(definition.ScenarioId) is not { AdmitsNewEntries: true })
         {
-            return ManagementProblems.Invalid("scenarioId", $"The channel has no published scenario '{definition.ScenarioId}' that admits new entries.");
+            return new FieldErrors().Add("scenarioId", $"The channel has no published scenario '{definition.ScenarioId}' that admits new entries.").ToProblem();
         }
 
         var campaign = grains.GetGrain<ICampaignGrain>(CampaignKey.Format(channelId, campaignId));
         var start = await campaign.Start(definition, Guid.NewGuid());
         if (!start.Created && !SameRequest(start.Campaign.Definition, definition))
         {
-            return ManagementProblems.Conflict(IdempotencyKeyHeader, "This idempotency key was used for a different campaign (scenario or audience).");
+            return ApiProblems.Conflict(IdempotencyKeyHeader, "This idempotency key was used for a different campaign (scenario or audience).");
         }
 
         var location = $"/api/v1/channels/{channelId}/campaigns/{campaignId}";
@@ -186,7 +186,7 @@ public static class CampaignsApi
         }
         catch (JsonException exception)
         {
-            return (null, ManagementProblems.Invalid("$", $"The body is not JSON: {exception.Message}"));
+            return (null, new FieldErrors().Add("$", $"The body is not JSON: {exception.Message}").ToProblem());
         }
 
         using (document)
@@ -194,7 +194,7 @@ public static class CampaignsApi
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                return (null, ManagementProblems.Invalid("$", "The body is a JSON object: { \"scenarioId\": …, \"segment\": … }."));
+                return (null, new FieldErrors().Add("$", "The body is a JSON object: { \"scenarioId\": …, \"segment\": … }.").ToProblem());
             }
 
             var errors = new Dictionary<string, string[]>();
@@ -285,19 +285,19 @@ public static class CampaignsApi
     private static async Task<Results<Ok<CampaignResource>, ProblemHttpResult>> Get(string channelId, string campaignId, IGrainFactory grains) =>
         await grains.GetGrain<ICampaignGrain>(CampaignKey.Format(channelId, campaignId)).Get() is { } view
             ? TypedResults.Ok(ToResource(view))
-            : ManagementProblems.NotFound("campaignId", $"The channel has no campaign '{campaignId}'.");
+            : ApiProblems.NotFound("campaignId", $"The channel has no campaign '{campaignId}'.");
 
     private static async Task<Results<Ok<CampaignResource>, ProblemHttpResult>> Cancel(string channelId, string campaignId, IGrainFactory grains)
     {
         var campaign = grains.GetGrain<ICampaignGrain>(CampaignKey.Format(channelId, campaignId));
         if (await campaign.Get() is not { } view)
         {
-            return ManagementProblems.NotFound("campaignId", $"The channel has no campaign '{campaignId}'.");
+            return ApiProblems.NotFound("campaignId", $"The channel has no campaign '{campaignId}'.");
         }
 
         if (view.Status == CampaignStatus.Completed)
         {
-            return ManagementProblems.Conflict("campaignId", "The campaign has already enrolled its whole audience; there is nothing left to cancel.");
+            return ApiProblems.Conflict("campaignId", "The campaign has already enrolled its whole audience; there is nothing left to cancel.");
         }
 
         return TypedResults.Ok(ToResource(await campaign.Cancel()));

@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using ValidationProblem = Microsoft.AspNetCore.Http.HttpResults.ValidationProblem;
 using Stepcast.Grains.Channels;
 using Stepcast.Grains.Quota;
-using Stepcast.Grains.Scenarios;
 using Stepcast.Grains.Tenants;
 
 namespace Stepcast.Api.Management;
@@ -32,6 +31,9 @@ public static class ChannelsApi
     public sealed record ChannelResponse(
         string ChannelId, string TimeZone, string Plan, long ExtraMessageCap, string WhenExhausted, int[] AlertThresholds,
         bool HasAccessToken, DateTimeOffset RegisteredAt, DateTimeOffset UpdatedAt);
+
+    /// <summary>A channel registered without a plan starts on the smallest LINE plan, not unlimited.</summary>
+    private static readonly QuotaSettings RegistrationDefaults = new() { Plan = LinePlan.Communication };
 
     public static IEndpointRouteBuilder MapChannelsApi(this IEndpointRouteBuilder app)
     {
@@ -62,50 +64,37 @@ public static class ChannelsApi
             errors.Add("accessToken", "'accessToken' must not be blank; leave it out for a channel that delivers to the sandbox.");
         }
 
-        var timeZone = string.IsNullOrWhiteSpace(body.TimeZone) ? "Asia/Tokyo" : body.TimeZone.Trim();
-        if (!IsTimeZone(timeZone))
-        {
-            errors.Add("timeZone", $"'{timeZone}' is not an IANA time zone, e.g. Asia/Tokyo.");
-        }
-
-        var plan = LinePlan.Communication;
-        // A custom limit needs its number: that plan is set with PUT /api/v1/channels/{channelId}/quota.
-        if (body.Plan is not null && !Enum.TryParse(body.Plan, ignoreCase: true, out plan) || plan is not (LinePlan.Communication or LinePlan.Light or LinePlan.Standard))
+        // Registration takes the LINE plans only: a custom plan needs its limit and is set with PUT
+        // /api/v1/channels/{channelId}/quota. A refused plan is left out so the other fields are judged on the default one.
+        var plan = body.Plan;
+        if (plan is not null && !(QuotaSettingsValidator.TryParsePlan(plan, out var given) && given is LinePlan.Communication or LinePlan.Light or LinePlan.Standard))
         {
             errors.Add("plan", "'plan' must be communication, light or standard.");
+            plan = null;
         }
 
-        var whenExhausted = QuotaExhaustedPolicy.Pause;
-        if (body.WhenExhausted is not null && !Enum.TryParse(body.WhenExhausted, ignoreCase: true, out whenExhausted) || !Enum.IsDefined(whenExhausted))
+        var timeZone = string.IsNullOrWhiteSpace(body.TimeZone) ? "Asia/Tokyo" : body.TimeZone.Trim();
+        var requested = new RawQuotaSettings
         {
-            errors.Add("whenExhausted", "'whenExhausted' must be pause or skip.");
-        }
-
-        if (body.ExtraMessageCap is { } cap && (cap < 0 || (cap > 0 && plan != LinePlan.Standard)))
+            Plan = plan,
+            ExtraMessageCap = body.ExtraMessageCap,
+            WhenExhausted = body.WhenExhausted,
+            AlertThresholds = body.AlertThresholds,
+            TimeZone = timeZone,
+        };
+        QuotaSettingsValidator.TryApply(requested, RegistrationDefaults, out var settings, out var problems);
+        foreach (var problem in problems)
         {
-            errors.Add("extraMessageCap", "'extraMessageCap' must be 0 or more, and above 0 only on the standard plan.");
+            errors.Add(problem.Path.TrimStart('$', '.'), problem.Message);
         }
 
-        if (body.AlertThresholds is { } thresholds && thresholds.Any(t => t is < 1 or > 100))
-        {
-            errors.Add("alertThresholds", "Each alert threshold is a percentage from 1 to 100.");
-        }
-
-        if (errors.Any)
+        if (errors.Any || settings is null)
         {
             return errors.ToProblem();
         }
 
         var tenantId = ApiClaims.Tenant(user);
         var channelId = body.ChannelId!;
-        var settings = new QuotaSettings
-        {
-            Plan = plan,
-            ExtraMessageCap = body.ExtraMessageCap ?? 0,
-            WhenExhausted = whenExhausted,
-            AlertThresholds = body.AlertThresholds is { } given ? [.. given.Distinct().Order()] : new QuotaSettings().AlertThresholds,
-            TimeZone = timeZone,
-        };
         var outcome = await grains.GetGrain<IChannelRegistrationGrain>(channelId).Register(tenantId, settings);
         if (outcome == ChannelClaimOutcome.OwnedByAnotherTenant)
         {
@@ -173,18 +162,5 @@ public static class ChannelsApi
             channelId, settings?.TimeZone ?? plan.TimeZone, plan.Plan.ToString().ToLowerInvariant(), plan.ExtraMessageCap,
             plan.WhenExhausted.ToString().ToLowerInvariant(), [.. plan.AlertThresholds],
             !string.IsNullOrEmpty(settings?.AccessToken), registration.RegisteredAt, registration.UpdatedAt);
-    }
-
-    private static bool IsTimeZone(string id)
-    {
-        try
-        {
-            TimeZones.Get(id);
-            return true;
-        }
-        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
-        {
-            return false;
-        }
     }
 }

@@ -35,5 +35,5 @@ public static class ClickRedirectApi
         return url is null ? NoSuchLink() : TypedResults.Redirect(url);
     }
 
-    private static ProblemHttpResult NoSuchLink() => ManagementProblems.NotFound("token", "There is no such link.");
+    private static ProblemHttpResult NoSuchLink() => ApiProblems.NotFound("token", "There is no such link.");
 }

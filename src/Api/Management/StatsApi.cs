@@ -39,7 +39,7 @@ public static class StatsApi
     {
         if (await grains.GetGrain<IScenarioGrain>(ScenarioKey.Format(channelId, scenarioId)).Get() is not { } scenario)
         {
-            return ManagementProblems.NotFound("scenarioId", $"The channel has no scenario '{scenarioId}'.");
+            return ApiProblems.NotFound("scenarioId", $"The channel has no scenario '{scenarioId}'.");
         }
 
         var stats = await grains.GetGrain<IScenarioStatsGrain>(ScenarioStatsKey.Format(channelId, scenarioId)).GetStats();
@@ -59,7 +59,7 @@ public static class StatsApi
     {
         if (await grains.GetGrain<IScenarioGrain>(ScenarioKey.Format(channelId, scenarioId)).Get() is null)
         {
-            return ManagementProblems.NotFound("scenarioId", $"The channel has no scenario '{scenarioId}'.");
+            return ApiProblems.NotFound("scenarioId", $"The channel has no scenario '{scenarioId}'.");
         }
 
         var active = await grains.GetGrain<IScenarioStatsGrain>(ScenarioStatsKey.Format(channelId, scenarioId)).GetActiveRuns();

@@ -69,60 +69,21 @@ public static class QuotaApi
         string channelId, QuotaSettingsRequest body, IGrainFactory grains)
     {
         var quota = grains.GetGrain<IPlanQuotaGrain>(channelId);
-        var current = await quota.GetSettings();
-        var errors = new Dictionary<string, string[]>();
-        var plan = current.Plan;
-        if (body.Plan is not null && !Enum.TryParse(body.Plan, ignoreCase: true, out plan))
+        var given = new RawQuotaSettings
         {
-            errors["plan"] = [$"'{body.Plan}' is not a plan: communication, light, standard, custom or unlimited"];
+            Plan = body.Plan,
+            ExtraMessageCap = body.ExtraMessageCap,
+            CustomMonthlyLimit = body.CustomMonthlyLimit,
+            WhenExhausted = body.WhenExhausted,
+            AlertThresholds = body.AlertThresholds,
+            TimeZone = body.TimeZone,
+        };
+        if (!QuotaSettingsValidator.TryApply(given, await quota.GetSettings(), out var settings, out var problems))
+        {
+            return TypedResults.ValidationProblem(problems.ToDictionary(p => p.Path.TrimStart('$', '.'), p => new[] { p.Message }));
         }
 
-        var policy = current.WhenExhausted;
-        if (body.WhenExhausted is not null && !Enum.TryParse(body.WhenExhausted, ignoreCase: true, out policy))
-        {
-            errors["whenExhausted"] = [$"'{body.WhenExhausted}' is not a policy: pause or skip"];
-        }
-
-        if (body.ExtraMessageCap is < 0)
-        {
-            errors["extraMessageCap"] = ["must be zero or more"];
-        }
-        else if (body.ExtraMessageCap > 0 && plan != LinePlan.Standard)
-        {
-            errors["extraMessageCap"] = ["only the standard plan can buy extra messages"];
-        }
-
-        var customLimit = body.CustomMonthlyLimit ?? current.CustomMonthlyLimit;
-        if (plan == LinePlan.Custom && customLimit <= 0)
-        {
-            errors["customMonthlyLimit"] = ["the custom plan needs a monthly limit of at least 1"];
-        }
-
-        if (body.AlertThresholds is { } thresholds && thresholds.Any(t => t is < 1 or > 100))
-        {
-            errors["alertThresholds"] = ["each threshold is a percentage from 1 to 100"];
-        }
-
-        var timeZone = body.TimeZone ?? current.TimeZone;
-        if (!TimeZoneInfo.TryFindSystemTimeZoneById(timeZone, out _))
-        {
-            errors["timeZone"] = [$"'{timeZone}' is not an IANA time zone"];
-        }
-
-        if (errors.Count > 0)
-        {
-            return TypedResults.ValidationProblem(errors);
-        }
-
-        await quota.Configure(current with
-        {
-            Plan = plan,
-            WhenExhausted = policy,
-            ExtraMessageCap = body.ExtraMessageCap ?? (plan == LinePlan.Standard ? current.ExtraMessageCap : 0),
-            CustomMonthlyLimit = customLimit,
-            AlertThresholds = body.AlertThresholds is { } given ? [.. given.Distinct().Order()] : current.AlertThresholds,
-            TimeZone = timeZone,
-        });
+        await quota.Configure(settings);
         return TypedResults.Ok(await quota.GetStatus());
     }
 
