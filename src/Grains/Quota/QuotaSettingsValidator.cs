@@ -98,6 +98,14 @@ public static class QuotaSettingsValidator
     /// <summary>A plan's name, any case; a number that names no plan is refused.</summary>
     public static bool TryParsePlan(string text, out LinePlan plan) => TryParseEnum(text, out plan);
 
-    private static bool TryParseEnum<TEnum>(string text, out TEnum value) where TEnum : struct, Enum =>
-        Enum.TryParse(text.Trim(), ignoreCase: true, out value) && Enum.IsDefined(value);
+    /// <summary>
+    /// A value's name only: Enum.TryParse also takes numbers ("1") and flag lists ("light,standard"), which would
+    /// quietly pick a plan nobody named.
+    /// </summary>
+    private static bool TryParseEnum<TEnum>(string text, out TEnum value) where TEnum : struct, Enum
+    {
+        var name = Enum.GetNames<TEnum>().FirstOrDefault(n => string.Equals(n, text.Trim(), StringComparison.OrdinalIgnoreCase));
+        value = name is null ? default : Enum.Parse<TEnum>(name);
+        return name is not null;
+    }
 }

@@ -73,4 +73,15 @@ public sealed class QuotaSettingsValidatorTests
         Assert.Equal("$.plan", problem.Path);
         Assert.StartsWith($"'{plan}'", problem.Message);
     }
+
+    [Theory]
+    [InlineData("1")]
+    [InlineData("light,standard")]
+    [InlineData("premium")]
+    public void A_plan_must_be_named_not_numbered_or_combined(string plan)
+    {
+        Assert.False(QuotaSettingsValidator.TryApply(new RawQuotaSettings { Plan = plan }, Standard, out _, out var problems));
+
+        Assert.Equal(["$.plan"], Paths(problems));
+    }
 }
