@@ -335,6 +335,10 @@ public sealed class FriendGrain(
         {
             this.AsReference<IFriendGrain>().RunDueStepsInBackground().Ignore();
         }
+        else
+        {
+            LeaveMemoryIfIdle();
+        }
 
         return new SignalResult { Accepted = true, EnteredScenarios = entered };
     }
@@ -370,7 +374,18 @@ public sealed class FriendGrain(
         }
 
         await PersistAsync();
-        if (NextDueAt() is { } next && next - Now > _options.DeactivateWhenIdleFor)
+        LeaveMemoryIfIdle();
+    }
+
+    /// <summary>
+    /// A friend with nothing due for a while (or never) leaves memory now rather than after the collection age: a
+    /// campaign enrolling a million friends would otherwise hold every one of them (~10 kB each) for minutes. Its
+    /// reminder and stored state bring it back.
+    /// </summary>
+    private void LeaveMemoryIfIdle()
+    {
+        var next = NextDueAt();
+        if (next is null ? Friend.Status == FriendStatus.Blocked : next.Value - Now > _options.DeactivateWhenIdleFor)
         {
             DeactivateOnIdle();
         }
