@@ -92,9 +92,10 @@ public sealed class StepcastProcess : IAsyncDisposable
     /// <summary>Resident set size now and at its peak (VmRSS, VmHWM), in bytes.</summary>
     public (long Rss, long PeakRss) Memory()
     {
+        // "VmRSS:\t  123456 kB": the tab is the only separator once the figure reaches 8 digits (~9.5 GB).
         long Read(string field) => File.ReadLines($"/proc/{_process.Id}/status")
             .Where(line => line.StartsWith(field + ":", StringComparison.Ordinal))
-            .Select(line => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024)
+            .Select(line => long.Parse(line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024)
             .FirstOrDefault();
         return (Read("VmRSS"), Read("VmHWM"));
     }
