@@ -22,10 +22,15 @@ public sealed class PlanQuotaState
     /// <summary>LINE's own monthly limit, when it reported one.</summary>
     [Id(5)] public long? LimitAtLine { get; set; }
     [Id(6)] public bool ExhaustedAtLine { get; set; }
-    /// <summary>Sends in flight, by retry key.</summary>
+    /// <summary>Sends in flight by retry key: the layout before <see cref="ReservedByMinute"/>; moved there on activation.</summary>
     [Id(7)] public Dictionary<Guid, QuotaReservation> Reservations { get; set; } = [];
     /// <summary>The latest alerts, newest last.</summary>
     [Id(8)] public List<QuotaAlert> Alerts { get; set; } = [];
+    /// <summary>
+    /// Recipients of sends in flight by the UTC minute they were reserved in (Unix minutes): a row of at most an hour
+    /// of minutes however many sends are in flight, where one entry per send made each write grow with the burst.
+    /// </summary>
+    [Id(9)] public Dictionary<long, long> ReservedByMinute { get; set; } = [];
 }
 
 [GenerateSerializer]
@@ -40,7 +45,9 @@ public sealed class QuotaReservation
 /// storage write covers every reservation that arrived while the previous write ran (group commit): a grant is
 /// answered only once the reservation is durable, so a restart never forgets budget already promised. Commits and
 /// releases need no write of their own: a lost one leaves a reservation behind, which times out into "used" —
-/// an over-count that never overspends and that reconciliation with LINE's consumption corrects.
+/// an over-count that never overspends and that reconciliation with LINE's consumption corrects. Only the totals
+/// per minute are stored; which send holds what is known to this activation alone, so a commit or release that
+/// reaches a later activation changes nothing and its minute's total times out into "used" the same way.
 /// Sends held under the pause policy wait here in memory, ordered by priority then due time, and are woken in that
 /// order when budget returns; each also asks again on its own later, in case this list is lost.
 /// </summary>
@@ -66,7 +73,9 @@ public sealed partial class PlanQuotaGrain(
     private Task? _writing;
     private Task? _waking;
     private IGrainTimer? _monthEndTimer;
-    /// <summary>The recipients of <see cref="PlanQuotaState.Reservations"/>, kept so a reservation does not sum thousands in flight.</summary>
+    /// <summary>The sends this activation granted and that are still in flight: their minute and recipients.</summary>
+    private readonly Dictionary<Guid, (long Minute, int Recipients)> _inFlight = [];
+    /// <summary>The sum of <see cref="PlanQuotaState.ReservedByMinute"/>.</summary>
     private long _reserved;
     private DateTimeOffset _nextExpiryScan;
 
@@ -76,7 +85,20 @@ public sealed partial class PlanQuotaGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _reserved = Quota.Reservations.Values.Sum(r => (long)r.Recipients);
+        foreach (var (retryKey, reservation) in Quota.Reservations)
+        {
+            var minute = MinuteOf(reservation.ReservedAt);
+            Quota.ReservedByMinute[minute] = Quota.ReservedByMinute.GetValueOrDefault(minute) + reservation.Recipients;
+            _inFlight[retryKey] = (minute, reservation.Recipients);
+        }
+
+        if (Quota.Reservations.Count > 0)
+        {
+            Quota.Reservations.Clear();
+            Changed();
+        }
+
+        _reserved = Quota.ReservedByMinute.Values.Sum();
         this.RegisterGrainTimer(
             ReconcileQuietlyAsync,
             new GrainTimerCreationOptions(TimeSpan.FromSeconds(5), _options.ReconcileInterval) { Interleave = true });
@@ -85,6 +107,19 @@ public sealed partial class PlanQuotaGrain(
             PersistIfChangedAsync,
             new GrainTimerCreationOptions(FlushInterval, FlushInterval) { Interleave = true });
         return Task.CompletedTask;
+    }
+
+    /// <summary>Commits and releases not yet stored go with a graceful deactivation; after a crash they time out into "used".</summary>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PersistIfChangedAsync();
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogFinalWriteFailed(logger, exception, ChannelId);
+        }
     }
 
     async Task IPlanQuotaGrain.Configure(QuotaSettings settings)
@@ -106,10 +141,12 @@ public sealed partial class PlanQuotaGrain(
     {
         ArgumentNullException.ThrowIfNull(request);
         RollMonth();
-        if (Quota.Reservations.TryGetValue(request.RetryKey, out var existing))
+        if (_inFlight.TryGetValue(request.RetryKey, out var existing))
         {
             // A retry of a send already counted: refresh it so it does not time out into "used" while retries go on.
-            existing.ReservedAt = Now;
+            RemoveReservation(request.RetryKey);
+            AddReservation(request.RetryKey, existing.Recipients);
+            Changed();
             if (IsLimited)
             {
                 await PersistAsync();
@@ -163,9 +200,9 @@ public sealed partial class PlanQuotaGrain(
     Task IPlanQuotaGrain.Commit(Guid retryKey)
     {
         RollMonth();
-        if (RemoveReservation(retryKey) is { } reservation)
+        if (RemoveReservation(retryKey) is { } recipients)
         {
-            Quota.CommittedByStepcast += reservation.Recipients;
+            Quota.CommittedByStepcast += recipients;
             Changed();
             CheckAlerts();
         }
@@ -273,11 +310,18 @@ public sealed partial class PlanQuotaGrain(
         }
 
         _nextExpiryScan = now + TimeSpan.FromMinutes(1);
-        foreach (var (key, reservation) in Quota.Reservations.Where(r => now - r.Value.ReservedAt > _options.ReservationTimeout).ToList())
+        var expired = MinuteOf(now - _options.ReservationTimeout);
+        foreach (var (minute, recipients) in Quota.ReservedByMinute.Where(m => m.Key < expired).ToList())
         {
-            RemoveReservation(key);
-            Quota.CommittedByStepcast += reservation.Recipients;
+            Quota.ReservedByMinute.Remove(minute);
+            _reserved -= recipients;
+            Quota.CommittedByStepcast += recipients;
             Changed();
+        }
+
+        foreach (var key in _inFlight.Where(f => f.Value.Minute < expired).Select(f => f.Key).ToList())
+        {
+            _inFlight.Remove(key);
         }
 
         ArmMonthEndTimer(month);
@@ -495,20 +539,40 @@ public sealed partial class PlanQuotaGrain(
     private void AddReservation(Guid retryKey, int recipients)
     {
         RemoveReservation(retryKey);
-        Quota.Reservations[retryKey] = new QuotaReservation { Recipients = recipients, ReservedAt = Now };
+        var minute = MinuteOf(Now);
+        Quota.ReservedByMinute[minute] = Quota.ReservedByMinute.GetValueOrDefault(minute) + recipients;
+        _inFlight[retryKey] = (minute, recipients);
         _reserved += recipients;
     }
 
-    private QuotaReservation? RemoveReservation(Guid retryKey)
+    /// <summary>Returns the recipients the send had reserved, or null when this activation did not grant it.</summary>
+    private int? RemoveReservation(Guid retryKey)
     {
-        if (!Quota.Reservations.Remove(retryKey, out var reservation))
+        if (!_inFlight.Remove(retryKey, out var reservation))
         {
             return null;
         }
 
-        _reserved -= reservation.Recipients;
-        return reservation;
+        // The minute may have timed out into "used" already, or the total may have come from an earlier activation.
+        if (Quota.ReservedByMinute.TryGetValue(reservation.Minute, out var total))
+        {
+            var left = total - reservation.Recipients;
+            if (left > 0)
+            {
+                Quota.ReservedByMinute[reservation.Minute] = left;
+            }
+            else
+            {
+                Quota.ReservedByMinute.Remove(reservation.Minute);
+            }
+
+            _reserved -= Math.Min(total, reservation.Recipients);
+        }
+
+        return reservation.Recipients;
     }
+
+    private static long MinuteOf(DateTimeOffset at) => at.ToUnixTimeSeconds() / 60;
 
     private void Changed() => _changes++;
 
@@ -578,4 +642,7 @@ public sealed partial class PlanQuotaGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Channel {ChannelId}: reconciling with LINE's quota failed")]
     private static partial void LogReconcileFailed(ILogger logger, Exception exception, string channelId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Channel {ChannelId}: storing the quota count on deactivation failed; unsettled sends time out into used")]
+    private static partial void LogFinalWriteFailed(ILogger logger, Exception exception, string channelId);
 }

@@ -238,4 +238,29 @@ public sealed class QuotaEngineTests(EngineCluster cluster)
 
         Assert.Equal(["$.frequencyCaps[0].messages", "$.frequencyCaps[1].window"], problems.Select(p => p.Path));
     }
+
+    [Fact]
+    public async Task A_send_settled_after_the_quota_grain_restarted_keeps_its_budget_until_it_times_out_into_used()
+    {
+        var channel = NewChannel();
+        await Quota(channel).Configure(Limit(10));
+        var settledLater = Guid.NewGuid();
+        var settledNow = Guid.NewGuid();
+        var now = cluster.Clock.GetUtcNow();
+        Assert.True((await Quota(channel).Reserve(new QuotaRequest { RetryKey = settledLater, Recipients = 3, DueAt = now })).Granted);
+        Assert.True((await Quota(channel).Reserve(new QuotaRequest { RetryKey = settledNow, Recipients = 2, DueAt = now })).Granted);
+        await Quota(channel).Commit(settledNow);
+        Assert.Equal(2, (await WaitForQuotaAsync(channel, s => s.Used == 2)).Used);
+
+        // Only the per-minute totals are stored: a new activation cannot tell whose reservation a commit settles.
+        await cluster.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        await Quota(channel).Commit(settledLater);
+        await Task.Delay(500);
+        var afterRestart = await Quota(channel).GetStatus();
+        Assert.Equal((2, 3, 5), (afterRestart.Used, afterRestart.Reserved, afterRestart.Remaining));
+
+        await cluster.AdvanceAsync(TimeSpan.FromMinutes(62), TimeSpan.FromMinutes(10));
+        var timedOut = await WaitForQuotaAsync(channel, s => s.Reserved == 0);
+        Assert.Equal((5, 0, 5), (timedOut.Used, timedOut.Reserved, timedOut.Remaining));
+    }
 }
