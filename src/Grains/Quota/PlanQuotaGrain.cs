@@ -31,7 +31,15 @@ public sealed class PlanQuotaState
     /// of minutes however many sends are in flight, where one entry per send made each write grow with the burst.
     /// </summary>
     [Id(9)] public Dictionary<long, long> ReservedByMinute { get; set; } = [];
+    /// <summary>
+    /// Which send holds what, written only by a graceful deactivation so the next activation can still match commits
+    /// and releases to their minute; emptied by that activation's first write.
+    /// </summary>
+    [Id(10)] public Dictionary<Guid, InFlightReservation> InFlightAtDeactivation { get; set; } = [];
 }
+
+[GenerateSerializer]
+public sealed record InFlightReservation([property: Id(0)] long Minute, [property: Id(1)] int Recipients);
 
 [GenerateSerializer]
 public sealed class QuotaReservation
@@ -98,6 +106,18 @@ public sealed partial class PlanQuotaGrain(
             Changed();
         }
 
+        // Already in the minute totals: only the matching is restored.
+        foreach (var (retryKey, reservation) in Quota.InFlightAtDeactivation)
+        {
+            _inFlight[retryKey] = (reservation.Minute, reservation.Recipients);
+        }
+
+        if (Quota.InFlightAtDeactivation.Count > 0)
+        {
+            Quota.InFlightAtDeactivation.Clear();
+            Changed();
+        }
+
         _reserved = Quota.ReservedByMinute.Values.Sum();
         this.RegisterGrainTimer(
             ReconcileQuietlyAsync,
@@ -109,11 +129,20 @@ public sealed partial class PlanQuotaGrain(
         return Task.CompletedTask;
     }
 
-    /// <summary>Commits and releases not yet stored go with a graceful deactivation; after a crash they time out into "used".</summary>
+    /// <summary>
+    /// A graceful deactivation stores the counts not yet written and which send holds what, so commits and releases
+    /// that reach the next activation still settle; after a crash they time out into "used".
+    /// </summary>
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         try
         {
+            if (_inFlight.Count > 0)
+            {
+                Quota.InFlightAtDeactivation = _inFlight.ToDictionary(f => f.Key, f => new InFlightReservation(f.Value.Minute, f.Value.Recipients));
+                Changed();
+            }
+
             await PersistIfChangedAsync();
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
