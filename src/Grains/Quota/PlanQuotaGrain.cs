@@ -22,24 +22,11 @@ public sealed class PlanQuotaState
     /// <summary>LINE's own monthly limit, when it reported one.</summary>
     [Id(5)] public long? LimitAtLine { get; set; }
     [Id(6)] public bool ExhaustedAtLine { get; set; }
-    /// <summary>Sends in flight by retry key: the layout before <see cref="ReservedByMinute"/>; moved there on activation.</summary>
+    /// <summary>Sends in flight, by retry key.</summary>
     [Id(7)] public Dictionary<Guid, QuotaReservation> Reservations { get; set; } = [];
     /// <summary>The latest alerts, newest last.</summary>
     [Id(8)] public List<QuotaAlert> Alerts { get; set; } = [];
-    /// <summary>
-    /// Recipients of sends in flight by the UTC minute they were reserved in (Unix minutes): a row of at most an hour
-    /// of minutes however many sends are in flight, where one entry per send made each write grow with the burst.
-    /// </summary>
-    [Id(9)] public Dictionary<long, long> ReservedByMinute { get; set; } = [];
-    /// <summary>
-    /// Which send holds what, written only by a graceful deactivation so the next activation can still match commits
-    /// and releases to their minute; emptied by that activation's first write.
-    /// </summary>
-    [Id(10)] public Dictionary<Guid, InFlightReservation> InFlightAtDeactivation { get; set; } = [];
 }
-
-[GenerateSerializer]
-public sealed record InFlightReservation([property: Id(0)] long Minute, [property: Id(1)] int Recipients);
 
 [GenerateSerializer]
 public sealed class QuotaReservation
@@ -53,9 +40,7 @@ public sealed class QuotaReservation
 /// storage write covers every reservation that arrived while the previous write ran (group commit): a grant is
 /// answered only once the reservation is durable, so a restart never forgets budget already promised. Commits and
 /// releases need no write of their own: a lost one leaves a reservation behind, which times out into "used" —
-/// an over-count that never overspends and that reconciliation with LINE's consumption corrects. Only the totals
-/// per minute are stored; which send holds what is known to this activation alone, so a commit or release that
-/// reaches a later activation changes nothing and its minute's total times out into "used" the same way.
+/// an over-count that never overspends and that reconciliation with LINE's consumption corrects.
 /// Sends held under the pause policy wait here in memory, ordered by priority then due time, and are woken in that
 /// order when budget returns; each also asks again on its own later, in case this list is lost.
 /// </summary>
@@ -81,9 +66,7 @@ public sealed partial class PlanQuotaGrain(
     private Task? _writing;
     private Task? _waking;
     private IGrainTimer? _monthEndTimer;
-    /// <summary>The sends this activation granted and that are still in flight: their minute and recipients.</summary>
-    private readonly Dictionary<Guid, (long Minute, int Recipients)> _inFlight = [];
-    /// <summary>The sum of <see cref="PlanQuotaState.ReservedByMinute"/>.</summary>
+    /// <summary>The recipients of <see cref="PlanQuotaState.Reservations"/>, kept so a reservation does not sum thousands in flight.</summary>
     private long _reserved;
     private DateTimeOffset _nextExpiryScan;
 
@@ -93,32 +76,7 @@ public sealed partial class PlanQuotaGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        foreach (var (retryKey, reservation) in Quota.Reservations)
-        {
-            var minute = MinuteOf(reservation.ReservedAt);
-            Quota.ReservedByMinute[minute] = Quota.ReservedByMinute.GetValueOrDefault(minute) + reservation.Recipients;
-            _inFlight[retryKey] = (minute, reservation.Recipients);
-        }
-
-        if (Quota.Reservations.Count > 0)
-        {
-            Quota.Reservations.Clear();
-            Changed();
-        }
-
-        // Already in the minute totals: only the matching is restored.
-        foreach (var (retryKey, reservation) in Quota.InFlightAtDeactivation)
-        {
-            _inFlight[retryKey] = (reservation.Minute, reservation.Recipients);
-        }
-
-        if (Quota.InFlightAtDeactivation.Count > 0)
-        {
-            Quota.InFlightAtDeactivation.Clear();
-            Changed();
-        }
-
-        _reserved = Quota.ReservedByMinute.Values.Sum();
+        _reserved = Quota.Reservations.Values.Sum(r => (long)r.Recipients);
         this.RegisterGrainTimer(
             ReconcileQuietlyAsync,
             new GrainTimerCreationOptions(TimeSpan.FromSeconds(5), _options.ReconcileInterval) { Interleave = true });
@@ -129,20 +87,11 @@ public sealed partial class PlanQuotaGrain(
         return Task.CompletedTask;
     }
 
-    /// <summary>
-    /// A graceful deactivation stores the counts not yet written and which send holds what, so commits and releases
-    /// that reach the next activation still settle; after a crash they time out into "used".
-    /// </summary>
+    /// <summary>Commits and releases not yet stored go with a graceful deactivation; after a crash they time out into "used".</summary>
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         try
         {
-            if (_inFlight.Count > 0)
-            {
-                Quota.InFlightAtDeactivation = _inFlight.ToDictionary(f => f.Key, f => new InFlightReservation(f.Value.Minute, f.Value.Recipients));
-                Changed();
-            }
-
             await PersistIfChangedAsync();
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
@@ -170,12 +119,10 @@ public sealed partial class PlanQuotaGrain(
     {
         ArgumentNullException.ThrowIfNull(request);
         RollMonth();
-        if (_inFlight.TryGetValue(request.RetryKey, out var existing))
+        if (Quota.Reservations.TryGetValue(request.RetryKey, out var existing))
         {
             // A retry of a send already counted: refresh it so it does not time out into "used" while retries go on.
-            RemoveReservation(request.RetryKey);
-            AddReservation(request.RetryKey, existing.Recipients);
-            Changed();
+            existing.ReservedAt = Now;
             if (IsLimited)
             {
                 await PersistAsync();
@@ -229,9 +176,9 @@ public sealed partial class PlanQuotaGrain(
     Task IPlanQuotaGrain.Commit(Guid retryKey)
     {
         RollMonth();
-        if (RemoveReservation(retryKey) is { } recipients)
+        if (RemoveReservation(retryKey) is { } reservation)
         {
-            Quota.CommittedByStepcast += recipients;
+            Quota.CommittedByStepcast += reservation.Recipients;
             Changed();
             CheckAlerts();
         }
@@ -339,18 +286,11 @@ public sealed partial class PlanQuotaGrain(
         }
 
         _nextExpiryScan = now + TimeSpan.FromMinutes(1);
-        var expired = MinuteOf(now - _options.ReservationTimeout);
-        foreach (var (minute, recipients) in Quota.ReservedByMinute.Where(m => m.Key < expired).ToList())
+        foreach (var (key, reservation) in Quota.Reservations.Where(r => now - r.Value.ReservedAt > _options.ReservationTimeout).ToList())
         {
-            Quota.ReservedByMinute.Remove(minute);
-            _reserved -= recipients;
-            Quota.CommittedByStepcast += recipients;
+            RemoveReservation(key);
+            Quota.CommittedByStepcast += reservation.Recipients;
             Changed();
-        }
-
-        foreach (var key in _inFlight.Where(f => f.Value.Minute < expired).Select(f => f.Key).ToList())
-        {
-            _inFlight.Remove(key);
         }
 
         ArmMonthEndTimer(month);
@@ -568,40 +508,20 @@ public sealed partial class PlanQuotaGrain(
     private void AddReservation(Guid retryKey, int recipients)
     {
         RemoveReservation(retryKey);
-        var minute = MinuteOf(Now);
-        Quota.ReservedByMinute[minute] = Quota.ReservedByMinute.GetValueOrDefault(minute) + recipients;
-        _inFlight[retryKey] = (minute, recipients);
+        Quota.Reservations[retryKey] = new QuotaReservation { Recipients = recipients, ReservedAt = Now };
         _reserved += recipients;
     }
 
-    /// <summary>Returns the recipients the send had reserved, or null when this activation did not grant it.</summary>
-    private int? RemoveReservation(Guid retryKey)
+    private QuotaReservation? RemoveReservation(Guid retryKey)
     {
-        if (!_inFlight.Remove(retryKey, out var reservation))
+        if (!Quota.Reservations.Remove(retryKey, out var reservation))
         {
             return null;
         }
 
-        // The minute may have timed out into "used" already, or the total may have come from an earlier activation.
-        if (Quota.ReservedByMinute.TryGetValue(reservation.Minute, out var total))
-        {
-            var left = total - reservation.Recipients;
-            if (left > 0)
-            {
-                Quota.ReservedByMinute[reservation.Minute] = left;
-            }
-            else
-            {
-                Quota.ReservedByMinute.Remove(reservation.Minute);
-            }
-
-            _reserved -= Math.Min(total, reservation.Recipients);
-        }
-
-        return reservation.Recipients;
+        _reserved -= reservation.Recipients;
+        return reservation;
     }
-
-    private static long MinuteOf(DateTimeOffset at) => at.ToUnixTimeSeconds() / 60;
 
     private void Changed() => _changes++;
 

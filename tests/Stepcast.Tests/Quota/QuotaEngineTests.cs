@@ -255,7 +255,7 @@ public sealed class QuotaEngineTests(EngineCluster cluster)
         await Quota(channel).Commit(settledBefore);
         Assert.Equal(2, (await WaitForQuotaAsync(channel, s => s.Used == 2)).Used);
 
-        // Only totals per minute are stored on each write; a graceful deactivation also stores which send holds what.
+        // A graceful deactivation stores what was settled but not yet written.
         // This grain only: collecting every activation would also drop the test cluster's in-memory reminder table.
         await Quota(channel).AsReference<IGrainManagementExtension>().DeactivateOnIdle();
         await Quota(channel).Commit(settledAfter);
