@@ -40,11 +40,11 @@ public sealed class SandboxDeliveryRecorder(TimeProvider timeProvider) : IMessag
     private readonly ConcurrentDictionary<Guid, bool> _multicastKeys = new();
     private readonly ConcurrentQueue<RecordedDelivery> _inOrder = new();
     private readonly ConcurrentDictionary<string, bool> _usedReplyTokens = new(StringComparer.Ordinal);
-    private int _failuresToInject;
+    private readonly ConcurrentDictionary<string, int> _failuresToInject = new(StringComparer.Ordinal);
 
     public ValueTask<DeliveryOutcome> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
     {
-        if (TryConsumeInjectedFailure())
+        if (TryConsumeInjectedFailure(request.ChannelId))
         {
             return ValueTask.FromResult(new DeliveryOutcome(DeliveryStatus.RetryLater, "injected sandbox failure"));
         }
@@ -64,7 +64,7 @@ public sealed class SandboxDeliveryRecorder(TimeProvider timeProvider) : IMessag
     /// <summary>A multicast is recorded as one delivery per recipient, all with the batch's retry key.</summary>
     public ValueTask<DeliveryOutcome> MulticastAsync(MulticastRequest request, CancellationToken cancellationToken)
     {
-        if (TryConsumeInjectedFailure())
+        if (TryConsumeInjectedFailure(request.ChannelId))
         {
             return ValueTask.FromResult(new DeliveryOutcome(DeliveryStatus.RetryLater, "injected sandbox failure"));
         }
@@ -106,23 +106,23 @@ public sealed class SandboxDeliveryRecorder(TimeProvider timeProvider) : IMessag
     public IReadOnlyList<RecordedDelivery> DeliveriesTo(string channelId, string lineUserId) =>
         [.. _inOrder.Where(d => d.ChannelId == channelId && d.LineUserId == lineUserId)];
 
-    /// <summary>The next <paramref name="count"/> deliveries answer <see cref="DeliveryStatus.RetryLater"/>.</summary>
-    public void FailNext(int count) => Volatile.Write(ref _failuresToInject, count);
+    /// <summary>
+    /// The next <paramref name="count"/> pushes or multicasts on <paramref name="channelId"/> answer
+    /// <see cref="DeliveryStatus.RetryLater"/>. Per channel, so a send on another channel cannot take the failure.
+    /// </summary>
+    public void FailNext(string channelId, int count) => _failuresToInject[channelId] = count;
 
-    private bool TryConsumeInjectedFailure()
+    private bool TryConsumeInjectedFailure(string channelId)
     {
-        int remaining;
-        do
+        while (_failuresToInject.TryGetValue(channelId, out var remaining) && remaining > 0)
         {
-            remaining = Volatile.Read(ref _failuresToInject);
-            if (remaining <= 0)
+            if (_failuresToInject.TryUpdate(channelId, remaining - 1, remaining))
             {
-                return false;
+                return true;
             }
         }
-        while (Interlocked.CompareExchange(ref _failuresToInject, remaining - 1, remaining) != remaining);
 
-        return true;
+        return false;
     }
 
     public void Clear()

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Stepcast.Tests.Infrastructure;
 
 namespace Stepcast.Tests.Api;
 
@@ -14,20 +15,9 @@ public sealed class SandboxApiTests(WebApplicationFactory<Program> factory) : IC
     private Task<JsonElement[]> DeliveriesAsync(string lineUserId, int atLeast) =>
         DeliveriesAsync(lineUserId, deliveries => deliveries.Length >= atLeast);
 
-    private async Task<JsonElement[]> DeliveriesAsync(string lineUserId, Func<JsonElement[], bool> done)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            var deliveries = await _http.GetFromJsonAsync<JsonElement[]>($"/sandbox/deliveries?lineUserId={lineUserId}") ?? [];
-            if (done(deliveries) || DateTime.UtcNow > deadline)
-            {
-                return deliveries;
-            }
-
-            await Task.Delay(100);
-        }
-    }
+    private Task<JsonElement[]> DeliveriesAsync(string lineUserId, Func<JsonElement[], bool> done) =>
+        Eventually.UntilAsync(
+            async () => await _http.GetFromJsonAsync<JsonElement[]>($"/sandbox/deliveries?lineUserId={lineUserId}") ?? [], done);
 
     [Fact]
     public async Task A_new_friend_gets_the_sample_welcome_messages_with_their_name()

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Stepcast.Grains.Friends;
 using Stepcast.Grains.Scenarios;
+using Stepcast.Tests.Infrastructure;
 
 namespace Stepcast.Tests.Campaigns;
 
@@ -119,20 +120,7 @@ public sealed class CampaignHostFactory : WebApplicationFactory<Program>
     public static HttpContent Ndjson(IEnumerable<string> lines) =>
         new StringContent(string.Join('\n', lines) + "\n", Encoding.UTF8, "application/x-ndjson");
 
-    public static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            var value = await read();
-            if (done(value) || DateTime.UtcNow > deadline)
-            {
-                return value;
-            }
-
-            await Task.Delay(100);
-        }
-    }
+    public static Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done) => Eventually.UntilAsync(read, done);
 
     public static async Task<JsonElement> JsonAsync(HttpResponseMessage response) =>
         await response.Content.ReadFromJsonAsync<JsonElement>();

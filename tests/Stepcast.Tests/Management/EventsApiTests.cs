@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Stepcast.Tests.Api;
+using Stepcast.Tests.Infrastructure;
 
 namespace Stepcast.Tests.Management;
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Stepcast.Tests.Api;
+using Stepcast.Tests.Infrastructure;
 
 namespace Stepcast.Tests.Management;
 

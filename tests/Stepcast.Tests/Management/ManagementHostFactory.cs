@@ -120,25 +120,6 @@ public sealed class TenantClient
     }
 }
 
-public static class Eventually
-{
-    /// <summary>Polls until <paramref name="done"/> holds or 30 s pass; returns the last value either way.</summary>
-    public static async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> done)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            var value = await read();
-            if (done(value) || DateTime.UtcNow > deadline)
-            {
-                return value;
-            }
-
-            await Task.Delay(50);
-        }
-    }
-}
-
 public static class Problems
 {
     public static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, System.Net.HttpStatusCode status)

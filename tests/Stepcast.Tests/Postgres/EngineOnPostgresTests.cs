@@ -23,7 +23,7 @@ namespace Stepcast.Tests.Postgres;
 [Collection(PostgresCollection.Name)]
 public sealed class EngineOnPostgresTests(PostgresServer postgres) : IAsyncLifetime
 {
-    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 6, 1, 0, 0, 0, TimeSpan.Zero));
+    private readonly FakeWallClock _clock = new(new DateTimeOffset(2026, 6, 1, 0, 0, 0, TimeSpan.Zero));
     private SandboxDeliveryRecorder _deliveries = null!;
     private InProcessTestCluster _cluster = null!;
 

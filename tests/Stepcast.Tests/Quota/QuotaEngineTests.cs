@@ -4,6 +4,7 @@ using Stepcast.Grains.Friends;
 using Stepcast.Grains.Quota;
 using Stepcast.Grains.Scenarios;
 using Stepcast.Tests.Engine;
+using Stepcast.Tests.Infrastructure;
 using static Stepcast.Tests.Engine.Scenario;
 
 namespace Stepcast.Tests.Quota;
@@ -29,10 +30,14 @@ public sealed class QuotaEngineTests(EngineCluster cluster)
         for (var round = 1; ; round++)
         {
             var snapshot = await cluster.Friend(channel, lineUserId).GetSnapshot();
-            if (done(snapshot) || DateTime.UtcNow > deadline)
+            if (done(snapshot))
             {
                 return snapshot;
             }
+
+            Assert.True(DateTime.UtcNow < deadline,
+                $"{lineUserId} did not reach the expected state within {Patience.TotalSeconds:0} s (fake time {cluster.Clock.GetUtcNow():O}). "
+                + $"Runs: {string.Join("; ", snapshot.Enrollments)}. History: {string.Join("; ", snapshot.History.TakeLast(8))}");
 
             if (round % 20 == 0)
             {
@@ -43,18 +48,16 @@ public sealed class QuotaEngineTests(EngineCluster cluster)
         }
     }
 
-    private async Task<QuotaStatus> WaitForQuotaAsync(string channel, Func<QuotaStatus, bool> done)
+    private async Task<QuotaStatus> WaitForQuotaAsync(string channel, Func<QuotaStatus, bool> done, Func<Task<string>>? explain = null)
     {
-        var deadline = DateTime.UtcNow + Patience;
-        while (true)
+        try
         {
-            var status = await Quota(channel).GetStatus();
-            if (done(status) || DateTime.UtcNow > deadline)
-            {
-                return status;
-            }
-
-            await Task.Delay(50);
+            return await Eventually.UntilAsync(() => Quota(channel).GetStatus(), done, Patience);
+        }
+        catch (Xunit.Sdk.XunitException) when (explain is not null)
+        {
+            Assert.Fail($"Quota of {channel} did not settle: {await explain()}");
+            throw;
         }
     }
 
@@ -98,7 +101,8 @@ public sealed class QuotaEngineTests(EngineCluster cluster)
         Assert.Equal(TimeSpan.FromHours(9), TimeZoneInfo.FindSystemTimeZoneById("Asia/Tokyo").GetUtcOffset(month.EndsAt));
         Assert.Equal(0, month.EndsAt.ToOffset(TimeSpan.FromHours(9)).Hour);
 
-        var after = await WaitForQuotaAsync(channel, s => s.Used == 1 && s.Month != month.Key);
+        var after = await WaitForQuotaAsync(channel, s => s.Used == 1 && s.Month != month.Key,
+            async () => $"Usecond: {string.Join("; ", (await cluster.Friend(channel, "Usecond").GetSnapshot()).History.TakeLast(8))}");
         Assert.NotEqual(month.Key, after.Month);
         Assert.Equal(1, after.Used);
         Assert.Equal(0, after.Reserved);
