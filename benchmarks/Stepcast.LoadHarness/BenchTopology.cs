@@ -25,6 +25,9 @@ public sealed class BenchTopology : IAsyncDisposable
 
     public ThrowawayPostgres? Postgres { get; private set; }
 
+    /// <summary>Where the grain host serves <c>/metrics</c> (the Api's URL when embedded, the silo's operations port on PostgreSQL).</summary>
+    public string? SiloMetricsBaseUrl { get; private set; }
+
     /// <summary>The Stepcast processes of the run (the PostgreSQL server's own CPU is not included).</summary>
     public IReadOnlyList<StepcastProcess> Processes => _owned.OfType<StepcastProcess>().ToList();
 
@@ -88,6 +91,7 @@ public sealed class BenchTopology : IAsyncDisposable
                     await api.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(30), cancellationToken);
                     run.Silo = api;
                     run.ApiBaseUrl = $"http://127.0.0.1:{port}";
+                    run.SiloMetricsBaseUrl = run.ApiBaseUrl;
                     // A client talks to whichever silo holds the gateway port: make sure it is ours.
                     await RequireListenerAsync(gatewayPort, api.Id, cancellationToken);
                     run.EmbeddedGatewayPort = gatewayPort;
@@ -105,8 +109,10 @@ public sealed class BenchTopology : IAsyncDisposable
                         ["Stepcast__Cluster__ClusterId"] = "stepcast-load",
                         ["Stepcast__Cluster__ServiceId"] = "stepcast-load",
                     };
+                    var operationsPort = Ports.FreeLoopbackPort();
                     var silo = StepcastProcess.Start("silo", "Silo", new Dictionary<string, string>(cluster)
                     {
+                        ["Urls"] = $"http://127.0.0.1:{operationsPort}",
                         ["Stepcast__Cluster__SiloPort"] = Ports.FreeLoopbackPort().ToString(CultureInfo.InvariantCulture),
                         ["Stepcast__Cluster__GatewayPort"] = Ports.FreeLoopbackPort().ToString(CultureInfo.InvariantCulture),
                         ["Stepcast__Cluster__SiloName"] = "load-silo",
@@ -114,6 +120,7 @@ public sealed class BenchTopology : IAsyncDisposable
                     run._owned.Add(silo);
                     await silo.WaitForOutputAsync("Published sample scenario", TimeSpan.FromSeconds(90), cancellationToken);
                     run.Silo = silo;
+                    run.SiloMetricsBaseUrl = $"http://127.0.0.1:{operationsPort}";
                     if (withApi)
                     {
                         var port = Ports.FreeLoopbackPort();
@@ -159,6 +166,33 @@ public sealed class BenchTopology : IAsyncDisposable
             await run.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The grain host's managed heap after its last garbage collection (the runtime's
+    /// <c>dotnet.gc.last_collection.heap.size</c>, summed over generations): what is really held, where RSS also
+    /// counts memory the GC keeps committed for later. Null when the host serves no metrics.
+    /// </summary>
+    public async Task<long?> ManagedHeapAfterLastGcAsync(CancellationToken cancellationToken)
+    {
+        if (SiloMetricsBaseUrl is null)
+        {
+            return null;
+        }
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var text = await http.GetStringAsync($"{SiloMetricsBaseUrl}/metrics", cancellationToken);
+        long? total = null;
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.StartsWith("dotnet_gc_last_collection_heap_size_bytes{", StringComparison.Ordinal)
+                && double.TryParse(line[(line.LastIndexOf(' ') + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var bytes))
+            {
+                total = (total ?? 0) + (long)bytes;
+            }
+        }
+
+        return total;
     }
 
     private static async Task RequireListenerAsync(int port, int processId, CancellationToken cancellationToken)

@@ -79,7 +79,9 @@ public sealed class DueRound(BenchTopology hosts, FakeLineServer line, DueRound.
             WhileWaiting?.Invoke(left);
             if (left > 5 && (int)left % 5 == 0)
             {
-                Console.WriteLine($"  waiting, due in {left:0} s, host RSS {hosts.Silo.Memory().Rss / 1048576} MB");
+                // The managed heap every 30 s: RSS alone cannot tell live data from memory the GC keeps committed.
+                var heap = (int)left % 30 == 0 ? await hosts.ManagedHeapAfterLastGcAsync(cancellationToken) : null;
+                Console.WriteLine($"  waiting, due in {left:0} s, host RSS {hosts.Silo.Memory().Rss / 1048576} MB{(heap is { } h ? $", managed heap after the last GC {h / 1048576} MB" : "")}");
             }
 
             await Task.Delay(1000, cancellationToken);

@@ -32,7 +32,9 @@ public static class ScaleBenchmark
             topology, [BenchScenarios.DispatchPlain], settings, line.BaseUrl, withApi: false, args, stop.Token);
         using var client = await HarnessClient.StartAsync(hosts, stop.Token);
         var idleRss = hosts.Silo.Memory().Rss;
+        var idleHeap = await hosts.ManagedHeapAfterLastGcAsync(stop.Token);
         long waitingRss = 0;
+        long? waitingHeap = null;
         int? friendActivations = null;
         var grains = client.Services.GetRequiredService<IClusterClient>();
         var round = new DueRound(hosts, line, DueRound.ThroughGrains(grains))
@@ -42,7 +44,8 @@ public static class ScaleBenchmark
             {
                 var statistics = await grains.GetGrain<IManagementGrain>(0).GetSimpleGrainStatistics();
                 friendActivations = statistics.Where(s => s.GrainType.Contains("friend", StringComparison.OrdinalIgnoreCase)).Sum(s => s.ActivationCount);
-                Console.WriteLine($"  just before the due time: {friendActivations:N0} friend activations, host RSS {hosts.Silo.Memory().Rss / 1048576} MB");
+                waitingHeap = await hosts.ManagedHeapAfterLastGcAsync(stop.Token);
+                Console.WriteLine($"  just before the due time: {friendActivations:N0} friend activations, host RSS {hosts.Silo.Memory().Rss / 1048576} MB, managed heap after the last GC {waitingHeap / 1048576} MB");
             },
             WhileWaiting = secondsToDue =>
             {
@@ -74,12 +77,13 @@ public static class ScaleBenchmark
 
         Console.WriteLine();
         Console.WriteLine($"scale, topology {topology}, load average at the end {DispatchBenchmark.LoadAverage()}");
-        Console.WriteLine("| topology | friends | enrolled | enroll s | enrollments/s | friend activations just before due | host RSS idle | host RSS waiting (just before due) | bytes per waiting friend | host peak RSS | recipients (distinct) | multicast + push requests | all sent s after due | recipients/s | lag p50 s | lag p99 s | OrleansStorage rows (size) | OrleansRemindersTable rows (size) |");
-        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |");
+        Console.WriteLine("| topology | friends | enrolled | enroll s | enrollments/s | friend activations just before due | host RSS idle | host RSS waiting (just before due) | bytes per waiting friend (RSS) | managed heap idle → waiting | heap bytes per waiting friend | host peak RSS | recipients (distinct) | multicast + push requests | all sent s after due | recipients/s | lag p50 s | lag p99 s | OrleansStorage rows (size) | OrleansRemindersTable rows (size) |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |");
         var enrolled = result.EnrollOutcomes.GetValueOrDefault("Enrolled");
         var perFriend = enrolled == 0 ? 0 : (waitingRss - idleRss) / (double)enrolled;
+        double? heapPerFriend = enrolled == 0 || idleHeap is null || waitingHeap is null ? null : (waitingHeap.Value - idleHeap.Value) / (double)enrolled;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {topology} | {count:N0} | {enrolled:N0} | {result.EnrollSeconds:0.0} | {result.EnrollmentsPerSecond:N0} | {friendActivations?.ToString("N0", CultureInfo.InvariantCulture) ?? "?"} | {idleRss / 1048576:N0} MB | {waitingRss / 1048576:N0} MB | {perFriend:N0} | {memory.PeakRss / 1048576:N0} MB | " +
+            $"| {topology} | {count:N0} | {enrolled:N0} | {result.EnrollSeconds:0.0} | {result.EnrollmentsPerSecond:N0} | {friendActivations?.ToString("N0", CultureInfo.InvariantCulture) ?? "?"} | {idleRss / 1048576:N0} MB | {waitingRss / 1048576:N0} MB | {perFriend:N0} | {idleHeap / 1048576:N0} → {waitingHeap / 1048576:N0} MB | {heapPerFriend:N0} | {memory.PeakRss / 1048576:N0} MB | " +
             $"{result.Recipients:N0} ({result.DistinctRecipients:N0}){(result.Complete ? "" : " INCOMPLETE")} | {result.MulticastRequests:N0} + {result.PushRequests:N0} | {result.SpanSeconds:0.0} | {result.RecipientsPerSecond:N0} | " +
             $"{result.LagP50Ms / 1000:0.0} | {result.LagP99Ms / 1000:0.0} | {(storage is { } s ? $"{s.Rows:N0} ({s.Bytes / 1048576.0:0} MB)" : "–")} | {(reminders is { } r ? $"{r.Rows:N0} ({r.Bytes / 1048576.0:0} MB)" : "–")} |"));
         if (result.EnrolledBeforeDueSeconds < 0)
@@ -106,6 +110,9 @@ public static class ScaleBenchmark
                 hostRssWaitingBytes = waitingRss,
                 friendActivationsBeforeDue = friendActivations,
                 bytesPerWaitingFriend = perFriend,
+                managedHeapIdleBytes = idleHeap,
+                managedHeapWaitingBytes = waitingHeap,
+                heapBytesPerWaitingFriend = heapPerFriend,
                 hostPeakRssBytes = memory.PeakRss,
                 orleansStorageRows = storage?.Rows,
                 orleansStorageBytes = storage?.Bytes,

@@ -17,6 +17,14 @@ public sealed class EngineOptions
     /// <summary>How often a waiting friend's reminder re-fires if a tick was not handled (crash, storage outage).</summary>
     public TimeSpan ReminderRetryPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// Reminders of steps due at the same moment fire spread over this window, each friend at its own offset, so a
+    /// cohort due at 10:00 is woken over a minute rather than in one second (see <c>WakeSpread</c>). A step goes
+    /// out at most this long after its due time; the due time itself, and what the API shows, stay exact. Zero fires
+    /// every reminder at its due time.
+    /// </summary>
+    public TimeSpan WakeSpread { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>When a send must be retried later (LINE 5xx, timeouts), the delay before the next attempt.</summary>
     public TimeSpan SendRetryDelay { get; set; } = TimeSpan.FromMinutes(1);
 

@@ -839,7 +839,7 @@ public sealed class FriendGrain(
         {
             // Moved later (or away from a step already run): follow it. A step due now keeps the safety net set above
             // rather than rewriting the reminder row on every write of the run.
-            if (later > Now && _reminderDueAt != later)
+            if (later > Now && _reminderDueAt != ReminderTimeFor(later))
             {
                 await SetReminderAsync(later);
             }
@@ -858,19 +858,21 @@ public sealed class FriendGrain(
         }
     }
 
-    /// <summary>When the reminder for a step due at <paramref name="dueAt"/> fires: then, or for a step due now, one retry period on.</summary>
+    /// <summary>
+    /// When the reminder for a step due at <paramref name="dueAt"/> fires: then, plus this friend's place in the wake
+    /// spread; or, for a step due now, one retry period on. A step due now is run by this activation straight away,
+    /// so its reminder is only the safety net for a crash before then, and need not fire at once and race the run.
+    /// </summary>
     private DateTimeOffset ReminderTimeFor(DateTimeOffset dueAt)
     {
         var now = Now;
-        return dueAt > now ? dueAt : now + _options.ReminderRetryPeriod;
+        return dueAt > now ? dueAt + WakeSpread.OffsetFor(_key.LineUserId, _options.WakeSpread / Math.Max(1, _options.WaitCompression)) : now + _options.ReminderRetryPeriod;
     }
 
     private async Task SetReminderAsync(DateTimeOffset dueAt)
     {
-        // A step due now is run by this activation straight away; its reminder is only the safety net for a
-        // crash before then, so it need not fire at once and race the run.
         var now = Now;
-        var fireAt = dueAt > now ? dueAt : now + _options.ReminderRetryPeriod;
+        var fireAt = ReminderTimeFor(dueAt);
         _reminder = await this.RegisterOrUpdateReminder(WakeUpReminder, fireAt - now, _options.ReminderRetryPeriod);
         _reminderDueAt = fireAt;
         _reminderKnownAbsent = false;

@@ -162,6 +162,8 @@ public static class FakeTimeEngineSiloExtensions
             .AddInMemoryCollection(new Dictionary<string, string?>
             {
                 ["Stepcast:Engine:CatalogCacheDuration"] = "00:00:00",
+                // Reminders fire exactly at the due time, so tests can check send times to the minute.
+                ["Stepcast:Engine:WakeSpread"] = "00:00:00",
                 // The coalescing window runs on the engine clock, which only moves when a test moves it.
                 ["Stepcast:Delivery:MulticastWindow"] = "00:00:00",
                 // Held sends come back in strict order, and all of them exactly at the month's start.
