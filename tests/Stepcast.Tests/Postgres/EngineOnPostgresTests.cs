@@ -7,6 +7,7 @@ using Orleans.Reminders;
 using Orleans.TestingHost;
 using Stepcast.Grains.Delivery;
 using Stepcast.Grains.Friends;
+using Stepcast.Grains.Quota;
 using Stepcast.Grains.Scenarios;
 using Stepcast.Silo;
 using Stepcast.Silo.Postgres;
@@ -26,10 +27,11 @@ public sealed class EngineOnPostgresTests(PostgresServer postgres) : IAsyncLifet
     private readonly FakeWallClock _clock = new(new DateTimeOffset(2026, 6, 1, 0, 0, 0, TimeSpan.Zero));
     private SandboxDeliveryRecorder _deliveries = null!;
     private InProcessTestCluster _cluster = null!;
+    private string _connectionString = null!;
 
     public async Task InitializeAsync()
     {
-        var connectionString = await postgres.CreateDatabaseAsync($"engine_{Guid.NewGuid():N}");
+        var connectionString = _connectionString = await postgres.CreateDatabaseAsync($"engine_{Guid.NewGuid():N}");
         await using (var dataSource = Npgsql.NpgsqlDataSource.Create(connectionString))
         {
             await PostgresSchema.ApplyAsync(dataSource, CancellationToken.None);
@@ -89,6 +91,44 @@ public sealed class EngineOnPostgresTests(PostgresServer postgres) : IAsyncLifet
         await WaitForDeliveriesAsync(2);
         Assert.Equal(["hello", "vip"], _deliveries.Deliveries.Select(d => d.StepId).ToArray());
         Assert.Contains("Hello Aiko", _deliveries.Deliveries[0].Messages[0].Json);
+    }
+
+    [Fact]
+    public async Task A_quota_grain_whose_background_write_finds_the_row_moved_on_starts_again_from_the_row_and_its_stored_grants()
+    {
+        var quota = _cluster.Client.GetGrain<IPlanQuotaGrain>("pg-quota");
+        var plan = new QuotaSettings { Plan = LinePlan.Custom, CustomMonthlyLimit = 10 };
+        await quota.Configure(plan);
+        var send = Guid.NewGuid();
+        Assert.True((await quota.Reserve(new QuotaRequest { RetryKey = send, Recipients = 1 })).Granted);
+
+        // What a write that timed out after its commit leaves behind: the row is a version ahead of the activation.
+        await using (var dataSource = Npgsql.NpgsqlDataSource.Create(_connectionString))
+        {
+            await using var bump = dataSource.CreateCommand(
+                "update orleansstorage set version = version + 1 where graintypestring like '%quota%' and grainidextensionstring like '%pg-quota%'");
+            Assert.Equal(1, await bump.ExecuteNonQueryAsync());
+        }
+
+        // A commit is stored by the grain's own flush timer, whose failure no caller sees. The activation must leave
+        // memory then (Orleans deactivates a grain on an ETag conflict, timers included), or it would fail every write,
+        // and every reservation, from now on.
+        await quota.Commit(send);
+        var quotaId = quota.GetGrainId();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (_cluster.TryGetGrainContext(quotaId, out _))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The quota grain kept its stale activation after its write failed.");
+            // Grain timers run on the silo's (fake) clock: a second of it per round lets the 5-second flush come.
+            _clock.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(100);
+        }
+
+        // The next activation reads the row (the reservation stored before the grant is there) and writes again.
+        await quota.Configure(plan with { CustomMonthlyLimit = 30 });
+        var status = await quota.GetStatus();
+        Assert.Equal(30, status.Limit);
+        Assert.Equal(1, status.Reserved);
     }
 
     private async Task WaitForDeliveriesAsync(int count)
