@@ -19,11 +19,13 @@ public sealed class EngineOptions
 
     /// <summary>
     /// Reminders of steps due at the same moment fire spread over this window, each friend at its own offset, so a
-    /// cohort due at 10:00 is woken over a minute rather than in one second (see <c>WakeSpread</c>). A step goes
-    /// out at most this long after its due time; the due time itself, and what the API shows, stay exact. Zero fires
-    /// every reminder at its due time.
+    /// cohort due at 10:00 is woken over the window rather than in one second (see <c>WakeSpread</c>). A step goes
+    /// out at most this long after its due time; the due time itself, and what the API shows, stay exact. Off (zero)
+    /// by default: a spread also caps a cohort's send rate at its size over the window (20,000 friends over a minute
+    /// is 333 a second, far under LINE's 2,000), and it did not cure a 100,000-friend cohort's stall on PostgreSQL
+    /// (benchmarks/README.md). For storage that cannot take a cohort's wake-ups at once.
     /// </summary>
-    public TimeSpan WakeSpread { get; set; } = TimeSpan.FromMinutes(1);
+    public TimeSpan WakeSpread { get; set; } = TimeSpan.Zero;
 
     /// <summary>When a send must be retried later (LINE 5xx, timeouts), the delay before the next attempt.</summary>
     public TimeSpan SendRetryDelay { get; set; } = TimeSpan.FromMinutes(1);
