@@ -169,12 +169,11 @@ public sealed class LineMessagingClientTests(FakeLineServerFixture fixture) : IC
     [Fact]
     public async Task Unreachable_server_is_a_network_error_result()
     {
-        int port;
-        using (var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        }
+        // A port bound but never listened on refuses connections, and, held for the whole test, cannot be taken by
+        // another process (a silo or Kestrel picking a free port) the way a port released after probing could.
+        using var bound = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        bound.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        var port = ((System.Net.IPEndPoint)bound.LocalEndPoint!).Port;
 
         var client = FakeLineServerFixture.CreateClient($"http://127.0.0.1:{port}");
 
