@@ -54,9 +54,10 @@ public sealed class QuotaEngineTests(EngineCluster cluster)
         {
             return await Eventually.UntilAsync(() => Quota(channel).GetStatus(), done, Patience);
         }
-        catch (Xunit.Sdk.XunitException) when (explain is not null)
+        catch (Xunit.Sdk.XunitException exception) when (explain is not null)
         {
-            Assert.Fail($"Quota of {channel} did not settle: {await explain()}");
+            // Both halves: the quota's last status (in the message) and what the friend did.
+            Assert.Fail($"Quota of {channel} did not settle. {exception.Message} {await explain()}");
             throw;
         }
     }
