@@ -261,9 +261,16 @@ public sealed class FriendGrain(
     async Task IFriendGrain.ResumeHeldSend(Guid retryKey)
     {
         var run = Friend.Enrollments.FirstOrDefault(r => r.PendingRetryKey == retryKey && r.HeldSince is not null);
+        if (run is null && SettledHere(retryKey))
+        {
+            // Sent (or refused) since, on a wake-up of its own: this friend's commit or release for the key is already
+            // on its way. Releasing here too could overtake that commit and un-count a message LINE delivered.
+            return;
+        }
+
         if (run is null || run.Suspended || Friend.Status == FriendStatus.Blocked)
         {
-            // Blocked, ended or already sent since: the budget reserved for it goes back.
+            // Blocked or ended: the budget reserved for it goes back.
             Quota.Release(retryKey).Ignore();
             return;
         }
@@ -615,6 +622,10 @@ public sealed class FriendGrain(
 
         run.DueAt = decision.RecheckAt ?? now + _options.PausedRecheckInterval;
     }
+
+    /// <summary>True when a send under this key reached an outcome whose commit or release this friend sends itself.</summary>
+    private bool SettledHere(Guid retryKey) =>
+        Friend.History.Any(h => h.RetryKey == retryKey && h.Kind is HistoryKind.Sent or HistoryKind.Failed);
 
     private void RememberSend(DateTimeOffset at)
     {

@@ -85,14 +85,7 @@ public sealed class EngineCluster : IAsyncLifetime
 
     /// <summary>
     /// Waits (in real time, bounded) until the friend has received <paramref name="count"/> deliveries, and fails the
-    /// test if it has not within 30 s.
-    /// <para>
-    /// The in-memory reminder service on a clock that jumps hours in milliseconds can load a reminder late: its list
-    /// refresh is one more task competing for two cores while the clock races past. So after the first second this
-    /// asks the friend to run its due steps, which is what the missed tick would have done; it runs only what is due
-    /// on the engine clock, so the times the tests check are unchanged. Pass <paramref name="runDueSteps"/> false where
-    /// the reminder itself is under test.
-    /// </para>
+    /// test if it has not within 30 s. The sends come from the engine itself: its reminders and background runs.
     /// <para>
     /// Unless told otherwise, fake time also keeps moving, as real time would (a minute a second, then after 10 s ten
     /// minutes every 100 ms), for sends due after the clock's current reading. When the clock must stay still (a test
@@ -101,7 +94,7 @@ public sealed class EngineCluster : IAsyncLifetime
     /// </para>
     /// </summary>
     public async Task<IReadOnlyList<RecordedDelivery>> WaitForDeliveriesAsync(
-        string channelId, string lineUserId, int count, bool advanceClock = true, bool runDueSteps = true)
+        string channelId, string lineUserId, int count, bool advanceClock = true)
     {
         var started = DateTime.UtcNow;
         var deadline = started + TimeSpan.FromSeconds(30);
@@ -120,32 +113,10 @@ public sealed class EngineCluster : IAsyncLifetime
             {
                 var early = DateTime.UtcNow - started < TimeSpan.FromSeconds(10);
                 nextNudge = DateTime.UtcNow + (early ? TimeSpan.FromSeconds(1) : TimeSpan.FromMilliseconds(100));
-                if (runDueSteps)
-                {
-                    await RunDueStepsBoundedAsync(channelId, lineUserId);
-                    if (DeliveriesTo(channelId, lineUserId).Count >= count)
-                    {
-                        continue;
-                    }
-                }
-
                 Clock.Advance(!advanceClock ? TimeSpan.FromSeconds(1) : early ? TimeSpan.FromMinutes(1) : TimeSpan.FromMinutes(10));
             }
 
             await Task.Delay(100);
-        }
-    }
-
-    /// <summary>Bounded, as the friend may be busy with the step already or waiting on a multicast batch.</summary>
-    private async Task RunDueStepsBoundedAsync(string channelId, string lineUserId)
-    {
-        try
-        {
-            await Friend(channelId, lineUserId).RunDueSteps().WaitAsync(TimeSpan.FromSeconds(2));
-        }
-        catch (TimeoutException)
-        {
-            // The next round looks again.
         }
     }
 }

@@ -151,7 +151,7 @@ public sealed class LifecycleTests(EngineCluster cluster)
         Assert.False(cluster.Cluster.TryGetGrainContext(grainId, out _));
         await cluster.AdvanceAsync(TimeSpan.FromDays(3) + TimeSpan.FromMinutes(5));
         // Only the reminder may wake it: a nudge through the grain would activate it by hand.
-        Assert.Equal(["hello", "again"], StepIds(await cluster.WaitForDeliveriesAsync(channel, "Usleepy", 2, runDueSteps: false)));
+        Assert.Equal(["hello", "again"], StepIds(await cluster.WaitForDeliveriesAsync(channel, "Usleepy", 2)));
     }
 
     [Fact]

@@ -109,6 +109,34 @@ public sealed class QuotaEngineTests(EngineCluster cluster)
         Assert.Equal(0, after.Reserved);
     }
 
+    /// <summary>
+    /// At a month's start a held friend can wake on its own and send under the reservation the quota grain made for
+    /// it, while the quota grain's wake-up call for the same send is still queued at the friend. That late wake-up
+    /// must not hand the reservation back: its release could reach the quota grain before the send's own commit,
+    /// which would then find nothing to count. Here the commit in flight is played by the test.
+    /// </summary>
+    [Fact]
+    public async Task A_late_wake_up_for_a_send_already_made_leaves_its_budget_to_that_sends_commit()
+    {
+        var channel = NewChannel();
+        await Quota(channel).Configure(Limit(5));
+        await cluster.PublishAsync(Define(channel, "welcome", new FollowTrigger(), Send("hello", "Welcome")));
+        await FollowAsync(channel, "Ulate");
+        await cluster.WaitForDeliveriesAsync(channel, "Ulate", 1, advanceClock: false);
+        await WaitForQuotaAsync(channel, s => s.Used == 1 && s.Reserved == 0);
+        var sent = Assert.Single((await cluster.Friend(channel, "Ulate").GetSnapshot()).History, h => h.Kind == HistoryKind.Sent);
+        var retryKey = Assert.NotNull(sent.RetryKey);
+
+        // The reservation the send went out under, its commit not yet arrived.
+        Assert.True((await Quota(channel).Reserve(new QuotaRequest { RetryKey = retryKey, Recipients = 1, FriendKey = $"{channel}/Ulate" })).Granted);
+        await cluster.Friend(channel, "Ulate").ResumeHeldSend(retryKey);
+        await Quota(channel).Commit(retryKey);
+
+        var settled = await WaitForQuotaAsync(channel, s => s.Reserved == 0);
+        Assert.Equal(2, settled.Used);
+        Assert.Single(cluster.DeliveriesTo(channel, "Ulate"));
+    }
+
     [Fact]
     public async Task Raised_budget_wakes_held_sends_by_priority_then_due_time_and_re_evaluates_each_first()
     {
