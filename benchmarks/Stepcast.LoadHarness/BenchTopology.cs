@@ -108,6 +108,8 @@ public sealed class BenchTopology : IAsyncDisposable
                         ["ConnectionStrings__Stepcast"] = run.Postgres.ConnectionString,
                         ["Stepcast__Cluster__ClusterId"] = "stepcast-load",
                         ["Stepcast__Cluster__ServiceId"] = "stepcast-load",
+                        // --friend-store adonet runs the friends on Orleans' ADO.NET provider, to compare with the batched store.
+                        ["Stepcast__Postgres__FriendStateStore"] = args.String("--friend-store") ?? "Batched",
                     };
                     var operationsPort = Ports.FreeLoopbackPort();
                     var silo = StepcastProcess.Start("silo", "Silo", new Dictionary<string, string>(cluster)

@@ -97,9 +97,10 @@ public sealed class DueRound(BenchTopology hosts, FakeLineServer line, DueRound.
             await Task.Delay(1000, cancellationToken);
             var snapshot = line.Deliveries.Snapshot();
             recipients = snapshot.Sum(d => (long)d.Recipients.Count);
+            var reached = snapshot.SelectMany(d => d.Recipients).Distinct(StringComparer.Ordinal).Count();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  due + {sent.Elapsed.TotalSeconds,5:0.0} s  requests {snapshot.Count,8:N0}  recipients {recipients,9:N0} of {count:N0}  host RSS {hosts.Silo.Memory().Rss / 1048576} MB"));
-            if (recipients >= count)
+                $"  due + {sent.Elapsed.TotalSeconds,5:0.0} s  requests {snapshot.Count,8:N0}  recipients {recipients,9:N0} ({reached:N0} distinct) of {count:N0}  host RSS {hosts.Silo.Memory().Rss / 1048576} MB"));
+            if (reached >= count)
             {
                 break;
             }
@@ -122,6 +123,7 @@ public sealed class DueRound(BenchTopology hosts, FakeLineServer line, DueRound.
         }
 
         lags = LatencySample.Merge([lags]);
+        ReportRepeats(deliveries);
         var span = deliveries.Count == 0 ? 0 : (deliveries.Max(d => d.Timestamp) - due).TotalSeconds;
         recipients = deliveries.Sum(d => (long)d.Recipients.Count);
         return new Result(
@@ -146,5 +148,35 @@ public sealed class DueRound(BenchTopology hosts, FakeLineServer line, DueRound.
 
         // Let stragglers (a multicast confirm timeout) land before the round clears the store.
         await Task.Delay(1000, cancellationToken);
+    }
+
+    /// <summary>
+    /// Every friend should receive the step once: names how many received it more than once, by the requests that
+    /// carried it (push or multicast), with a few examples and their retry keys, so a repeat can be traced.
+    /// </summary>
+    private static void ReportRepeats(IReadOnlyList<FakeLineDelivery> deliveries)
+    {
+        var repeated = deliveries
+            .SelectMany(d => d.Recipients.Select(r => (Recipient: r, Delivery: d)))
+            .GroupBy(x => x.Recipient, StringComparer.Ordinal)
+            .Where(g => g.Count() > 1)
+            .ToList();
+        if (repeated.Count == 0)
+        {
+            Console.WriteLine("  every recipient received the step once");
+            return;
+        }
+
+        Console.WriteLine($"  {repeated.Count:N0} recipients received the step more than once:");
+        foreach (var kind in repeated.GroupBy(g => string.Join(" + ", g.Select(x => x.Delivery.Endpoint).Order(StringComparer.Ordinal))))
+        {
+            Console.WriteLine($"    {kind.Key}: {kind.Count():N0}");
+        }
+
+        foreach (var example in repeated.Take(5))
+        {
+            Console.WriteLine($"    e.g. {example.Key}: " + string.Join("; ", example.Select(x =>
+                $"{x.Delivery.Endpoint} #{x.Delivery.Sequence} key {x.Delivery.RetryKey} to {x.Delivery.Recipients.Count} at {x.Delivery.Timestamp:HH:mm:ss.fff}")));
+        }
     }
 }

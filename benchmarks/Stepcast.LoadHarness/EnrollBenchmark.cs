@@ -68,7 +68,7 @@ public static class EnrollBenchmark
         (long Rows, long Bytes)? storage = null, reminders = null;
         if (hosts.Postgres is { } pg)
         {
-            storage = await pg.TableAsync("orleansstorage");
+            storage = await pg.GrainStateAsync();
             reminders = await pg.TableAsync("orleansreminderstable");
         }
 
@@ -76,7 +76,7 @@ public static class EnrollBenchmark
 
         Console.WriteLine();
         Console.WriteLine($"enroll, topology {topology}, {concurrency} calls in flight");
-        Console.WriteLine("| topology | friends | s | enrollments/s | p50 ms | p99 ms | max ms | outcomes | host RSS idle → after (peak) | OrleansStorage rows (size) | OrleansRemindersTable rows (size) |");
+        Console.WriteLine("| topology | friends | s | enrollments/s | p50 ms | p99 ms | max ms | outcomes | host RSS idle → after (peak) | grain state rows (size) | OrleansRemindersTable rows (size) |");
         Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- |");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {topology} | {count:N0} | {elapsed:0.0} | {enrolled / elapsed:N0} | {latency.Percentile(50):0.0} | {latency.Percentile(99):0.0} | {latency.Max:0.0} | " +
@@ -106,8 +106,8 @@ public static class EnrollBenchmark
                 hostRssIdleBytes = idle.Rss,
                 hostRssBytes = memory.Rss,
                 hostPeakRssBytes = memory.PeakRss,
-                orleansStorageRows = storage?.Rows,
-                orleansStorageBytes = storage?.Bytes,
+                grainStateRows = storage?.Rows,
+                grainStateBytes = storage?.Bytes,
                 orleansRemindersRows = reminders?.Rows,
                 orleansRemindersBytes = reminders?.Bytes,
                 hostWarnings = problems.Count,

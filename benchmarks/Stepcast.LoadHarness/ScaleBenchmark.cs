@@ -63,7 +63,7 @@ public static class ScaleBenchmark
         var memory = hosts.Silo.Memory();
         if (hosts.Postgres is { } pg)
         {
-            storage = await pg.TableAsync("orleansstorage");
+            storage = await pg.GrainStateAsync();
             reminders = await pg.TableAsync("orleansreminderstable");
         }
 
@@ -77,7 +77,7 @@ public static class ScaleBenchmark
 
         Console.WriteLine();
         Console.WriteLine($"scale, topology {topology}, load average at the end {DispatchBenchmark.LoadAverage()}");
-        Console.WriteLine("| topology | friends | enrolled | enroll s | enrollments/s | friend activations just before due | host RSS idle | host RSS waiting (just before due) | bytes per waiting friend (RSS) | managed heap idle → waiting | heap bytes per waiting friend | host peak RSS | recipients (distinct) | multicast + push requests | all sent s after due | recipients/s | lag p50 s | lag p99 s | OrleansStorage rows (size) | OrleansRemindersTable rows (size) |");
+        Console.WriteLine("| topology | friends | enrolled | enroll s | enrollments/s | friend activations just before due | host RSS idle | host RSS waiting (just before due) | bytes per waiting friend (RSS) | managed heap idle → waiting | heap bytes per waiting friend | host peak RSS | recipients (distinct) | multicast + push requests | all sent s after due | recipients/s | lag p50 s | lag p99 s | grain state rows (size) | OrleansRemindersTable rows (size) |");
         Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |");
         var enrolled = result.EnrollOutcomes.GetValueOrDefault("Enrolled");
         var perFriend = enrolled == 0 ? 0 : (waitingRss - idleRss) / (double)enrolled;
@@ -114,8 +114,8 @@ public static class ScaleBenchmark
                 managedHeapWaitingBytes = waitingHeap,
                 heapBytesPerWaitingFriend = heapPerFriend,
                 hostPeakRssBytes = memory.PeakRss,
-                orleansStorageRows = storage?.Rows,
-                orleansStorageBytes = storage?.Bytes,
+                grainStateRows = storage?.Rows,
+                grainStateBytes = storage?.Bytes,
                 orleansRemindersRows = reminders?.Rows,
                 orleansRemindersBytes = reminders?.Bytes,
                 hostWarnings = problems.Count,

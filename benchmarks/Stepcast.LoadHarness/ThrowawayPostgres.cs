@@ -41,6 +41,14 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
         return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
+    /// <summary>Grain state in both stores: Orleans' ADO.NET table and the friends' batched store.</summary>
+    public async Task<(long Rows, long Bytes)> GrainStateAsync()
+    {
+        var orleans = await TableAsync("orleansstorage");
+        var friends = await TableAsync("stepcastgrainstate");
+        return (orleans.Rows + friends.Rows, orleans.Bytes + friends.Bytes);
+    }
+
     /// <summary>
     /// CPU time of the throwaway server: the postmaster and its children (backends, WAL writer, checkpointer), from
     /// /proc; zero for an existing server (<c>--pg</c>). Backends that have exited are not counted.

@@ -48,7 +48,7 @@ public static class StepcastSiloBuilderExtensions
 
                 // Failure detection is tunable per environment (tests shorten it, large clusters may lengthen it).
                 silo.Configure<ClusterMembershipOptions>(configuration.GetSection($"{ClusterSettings.SectionName}:Membership"));
-                silo.UseStepcastPostgres(RequiredConnectionString(configuration));
+                silo.UseStepcastPostgres(RequiredConnectionString(configuration), FriendStateStoreFrom(configuration));
                 break;
         }
 
@@ -57,6 +57,19 @@ public static class StepcastSiloBuilderExtensions
 
     private static void UseBinaryStateSerializer(OptionsBuilder<MemoryGrainStorageOptions> options) =>
         options.Configure<Serializer>((memory, serializer) => memory.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
+
+    public const string FriendStateStoreKey = "Stepcast:Postgres:FriendStateStore";
+
+    /// <summary>Reads <see cref="FriendStateStoreKey"/>: batched unless told otherwise; an unknown value stops the start.</summary>
+    public static FriendStateStore FriendStateStoreFrom(IConfiguration configuration) => configuration[FriendStateStoreKey] switch
+    {
+        null or "" => FriendStateStore.Batched,
+        // By name only: Enum.TryParse would also take "1".
+        var value when Enum.GetNames<FriendStateStore>().FirstOrDefault(name => name.Equals(value, StringComparison.OrdinalIgnoreCase)) is { } name =>
+            Enum.Parse<FriendStateStore>(name),
+        var value => throw new InvalidOperationException(
+            $"{FriendStateStoreKey} is '{value}'; expected {string.Join(" or ", Enum.GetNames<FriendStateStore>())}."),
+    };
 
     /// <summary>The PostgreSQL connection string of the cluster topology (<c>ConnectionStrings:Stepcast</c>).</summary>
     public static string RequiredConnectionString(IConfiguration configuration) =>

@@ -21,6 +21,8 @@ public sealed class StepcastMetrics : IDisposable
     private readonly Counter<long> _sends;
     private readonly Histogram<double> _reminderLag;
     private readonly UpDownCounter<long> _activeFriends;
+    private readonly Histogram<long> _storageBatchRows;
+    private readonly Histogram<double> _storageBatchDuration;
     private readonly ConcurrentDictionary<string, (long Used, long Limit)> _quota = new(StringComparer.Ordinal);
 
     public StepcastMetrics(IMeterFactory meterFactory)
@@ -35,6 +37,12 @@ public sealed class StepcastMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600] });
         _activeFriends = _meter.CreateUpDownCounter<long>(
             "stepcast.friends.active", "{activation}", "Friend grains activated in this process.");
+        _storageBatchRows = _meter.CreateHistogram<long>(
+            "stepcast.storage.batch.rows", "{row}", "Friend state rows per PostgreSQL statement, by kind (read, write): near 1 when idle, toward 256 when the store is the bottleneck.",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
+        _storageBatchDuration = _meter.CreateHistogram<double>(
+            "stepcast.storage.batch.duration", "s", "Time of one friend state statement on PostgreSQL, by kind (read, write).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
         _meter.CreateObservableGauge("stepcast.quota.used", ObserveQuotaUsed, "{message}", "Messages counted against the channel's monthly quota, as last reported.");
         _meter.CreateObservableGauge("stepcast.quota.remaining", ObserveQuotaRemaining, "{message}", "Messages left in the channel's monthly quota, as last reported.");
     }
@@ -60,6 +68,14 @@ public sealed class StepcastMetrics : IDisposable
     public void FriendActivated() => _activeFriends.Add(1);
 
     public void FriendDeactivated() => _activeFriends.Add(-1);
+
+    /// <summary>One statement of the batched friend state store: how many rows it carried and how long it took.</summary>
+    public void StorageBatch(string kind, int rows, TimeSpan elapsed)
+    {
+        var tag = new KeyValuePair<string, object?>("kind", kind);
+        _storageBatchRows.Record(rows, tag);
+        _storageBatchDuration.Record(elapsed.TotalSeconds, tag);
+    }
 
     /// <summary>The latest quota figures of a channel, for the gauges <c>stepcast.quota.used</c> and <c>…remaining</c>.</summary>
     public void ReportQuota(string channelId, long used, long limit) => _quota[channelId] = (used, limit);

@@ -1,8 +1,12 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Providers;
 using Orleans.Runtime;
+using Orleans.Serialization;
 using Orleans.Storage;
 using Orleans.TestingHost;
+using Stepcast.Grains.Diagnostics;
+using Stepcast.Silo.Postgres;
 using Stepcast.Tests.Infrastructure;
 
 namespace Stepcast.Tests.Postgres;
@@ -78,10 +82,200 @@ public sealed class PostgresClusterTests(PostgresServer postgres, PostgresCluste
             Assert.Equal($"probe {key}", (await probe.Read()).Value);
         }
 
-        Assert.Equal(4L, await ScalarAsync<long>(
+        foreach (var key in keys)
+        {
+            var friend = cluster.Client.GetGrain<IFriendsProbeGrain>(key);
+            await friend.Deactivate();
+            Assert.Equal($"friend {key}", (await friend.Read()).Value);
+        }
+
+        Assert.Equal(2L, await ScalarAsync<long>(
             "SELECT count(*) FROM OrleansStorage WHERE ServiceId = @id AND GrainIdExtensionString IN ('k:020235', 'k:20235')",
             ("id", cluster.Options.ServiceId)));
+        // The friends store names the grain type in each row's key.
+        Assert.Equal(2L, await ScalarAsync<long>(
+            "SELECT count(*) FROM StepcastGrainState WHERE ServiceId = @id AND StateKey = ANY(@keys)",
+            ("id", cluster.Options.ServiceId),
+            ("keys", keys.Select(key => $"{cluster.Client.GetGrain<IFriendsProbeGrain>(key).GetGrainId()}#state").ToArray())));
     }
+
+    [Fact]
+    public async Task The_friends_store_refuses_stale_and_blind_writes_and_clears_to_the_next_version()
+    {
+        var cluster = await clusterFixture.StartAsync(postgres);
+        var storage = FriendsStore(cluster, 0);
+        var grainId = GrainId.Create("stepcast-test", Guid.NewGuid().ToString("N"));
+
+        var mine = new GrainState<ProbeState>(new ProbeState { Value = "v1" });
+        await storage.WriteStateAsync("etag", grainId, mine);
+        Assert.Equal("1", mine.ETag);
+        var stale = new GrainState<ProbeState>(new ProbeState { Value = "from the past" }, mine.ETag);
+        mine.State = new ProbeState { Value = "v2" };
+        await storage.WriteStateAsync("etag", grainId, mine);
+        Assert.Equal("2", mine.ETag);
+
+        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.WriteStateAsync("etag", grainId, stale));
+        await Assert.ThrowsAsync<InconsistentStateException>(
+            () => storage.WriteStateAsync("etag", grainId, new GrainState<ProbeState>(new ProbeState { Value = "blind" })));
+
+        // Read on the other silo, through its own provider.
+        var reread = new GrainState<ProbeState>();
+        await FriendsStore(cluster, 1).ReadStateAsync("etag", grainId, reread);
+        Assert.True(reread.RecordExists);
+        Assert.Equal("v2", reread.State?.Value);
+        Assert.Equal("2", reread.ETag);
+
+        await storage.ClearStateAsync("etag", grainId, reread);
+        Assert.Equal("3", reread.ETag);
+        var cleared = new GrainState<ProbeState>();
+        await storage.ReadStateAsync("etag", grainId, cleared);
+        Assert.False(cleared.RecordExists);
+        Assert.Equal("3", cleared.ETag);
+        // An activation from before the clear cannot write over it as if the row were new.
+        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.WriteStateAsync("etag", grainId, mine));
+        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.ClearStateAsync("etag", grainId, mine));
+
+        cleared.State = new ProbeState { Value = "v4" };
+        await storage.WriteStateAsync("etag", grainId, cleared);
+        Assert.Equal("4", cleared.ETag);
+    }
+
+    [Fact]
+    public async Task The_friends_store_writes_a_burst_of_grains_and_refuses_exactly_the_stale_writes_in_it()
+    {
+        var cluster = await clusterFixture.StartAsync(postgres);
+        var storage = FriendsStore(cluster, 0);
+        var ids = Enumerable.Range(0, 600).Select(i => GrainId.Create("stepcast-test", $"burst-{Guid.NewGuid():N}-{i}")).ToArray();
+        var states = ids.Select(id => new GrainState<ProbeState>(new ProbeState { Value = $"first {id}" })).ToArray();
+
+        await Task.WhenAll(ids.Select((id, i) => storage.WriteStateAsync("burst", id, states[i])));
+        Assert.All(states, state => Assert.Equal("1", state.ETag));
+
+        // Every tenth writer did not read what is stored (no ETag): those, and only those, are refused.
+        var second = ids.Select((id, i) => i % 10 == 0
+            ? new GrainState<ProbeState>(new ProbeState { Value = $"blind {id}" })
+            : new GrainState<ProbeState>(new ProbeState { Value = $"second {id}" }, states[i].ETag)).ToArray();
+        var outcomes = await Task.WhenAll(ids.Select(async (id, i) =>
+        {
+            try
+            {
+                await storage.WriteStateAsync("burst", id, second[i]);
+                return "written";
+            }
+            catch (InconsistentStateException)
+            {
+                return "refused";
+            }
+        }));
+        Assert.Equal(60, outcomes.Count(o => o == "refused"));
+        Assert.All(Enumerable.Range(0, ids.Length), i => Assert.Equal(i % 10 == 0 ? "refused" : "written", outcomes[i]));
+
+        var reread = ids.Select(_ => new GrainState<ProbeState>()).ToArray();
+        await Task.WhenAll(ids.Select((id, i) => FriendsStore(cluster, 1).ReadStateAsync("burst", id, reread[i])));
+        Assert.All(Enumerable.Range(0, ids.Length), i =>
+        {
+            Assert.Equal(i % 10 == 0 ? $"first {ids[i]}" : $"second {ids[i]}", reread[i].State?.Value);
+            Assert.Equal(i % 10 == 0 ? "1" : "2", reread[i].ETag);
+        });
+    }
+
+    [Fact]
+    public async Task Two_writes_of_one_grain_with_the_same_etag_at_once_store_one_and_refuse_the_other()
+    {
+        var cluster = await clusterFixture.StartAsync(postgres);
+        var storage = FriendsStore(cluster, 0);
+        var grainId = GrainId.Create("stepcast-test", Guid.NewGuid().ToString("N"));
+        var first = new GrainState<ProbeState>(new ProbeState { Value = "v1" });
+        await storage.WriteStateAsync("twice", grainId, first);
+
+        var a = new GrainState<ProbeState>(new ProbeState { Value = "a" }, first.ETag);
+        var b = new GrainState<ProbeState>(new ProbeState { Value = "b" }, first.ETag);
+        var writes = new[] { storage.WriteStateAsync("twice", grainId, a), storage.WriteStateAsync("twice", grainId, b) };
+        var failed = await Assert.ThrowsAsync<InconsistentStateException>(() => Task.WhenAll(writes));
+
+        var stored = new GrainState<ProbeState>();
+        await storage.ReadStateAsync("twice", grainId, stored);
+        Assert.Equal("2", stored.ETag);
+        Assert.Equal(1, writes.Count(w => w.IsCompletedSuccessfully));
+        Assert.Equal(writes[0].IsCompletedSuccessfully ? "a" : "b", stored.State?.Value);
+        Assert.NotNull(failed);
+    }
+
+    [Fact]
+    public async Task Moving_from_adonet_the_friends_store_reads_a_friend_it_has_no_row_for_from_the_adonet_table()
+    {
+        var cluster = await clusterFixture.StartAsync(postgres);
+        var services = cluster.Silos[0].ServiceProvider;
+        // The default store is the ADO.NET provider on the same table the friends used before the batched store.
+        var adoNet = services.GetRequiredKeyedService<IGrainStorage>(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME);
+        await using var moving = new BatchedPostgresGrainStorage(
+            postgres.ConnectionString, cluster.Options.ServiceId, new OrleansGrainStorageSerializer(services.GetRequiredService<Serializer>()),
+            services.GetRequiredService<StepcastMetrics>(), formerStore: adoNet);
+        var before = GrainId.Create("stepcast-test", Guid.NewGuid().ToString("N"));
+        await adoNet.WriteStateAsync("friend", before, new GrainState<ProbeState>(new ProbeState { Value = "stored by ADO.NET" }));
+
+        var read = new GrainState<ProbeState>();
+        await moving.ReadStateAsync("friend", before, read);
+        Assert.True(read.RecordExists);
+        Assert.Equal("stored by ADO.NET", read.State?.Value);
+        Assert.Null(read.ETag);
+
+        read.State = new ProbeState { Value = "moved" };
+        await moving.WriteStateAsync("friend", before, read);
+        Assert.Equal("1", read.ETag);
+        var afterMove = new GrainState<ProbeState>();
+        await FriendsStore(cluster, 1).ReadStateAsync("friend", before, afterMove);
+        Assert.Equal("moved", afterMove.State?.Value);
+
+        var never = new GrainState<ProbeState>();
+        await moving.ReadStateAsync("friend", GrainId.Create("stepcast-test", Guid.NewGuid().ToString("N")), never);
+        Assert.False(never.RecordExists);
+    }
+
+    [Fact]
+    public async Task A_burst_of_writes_shares_statements_and_every_row_is_counted_once_in_the_store_metrics()
+    {
+        var cluster = await clusterFixture.StartAsync(postgres);
+        await using var meters = new ServiceCollection().AddMetrics().AddSingleton<StepcastMetrics>().BuildServiceProvider();
+        var rows = new List<(string Kind, long Rows)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "stepcast.storage.batch.rows" && instrument.Meter.Scope == meters.GetRequiredService<IMeterFactory>())
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            lock (rows)
+            {
+                rows.Add(((string)tags[0].Value!, value));
+            }
+        });
+        listener.Start();
+        await using var store = new BatchedPostgresGrainStorage(
+            postgres.ConnectionString, cluster.Options.ServiceId,
+            new OrleansGrainStorageSerializer(cluster.Silos[0].ServiceProvider.GetRequiredService<Serializer>()),
+            meters.GetRequiredService<StepcastMetrics>());
+
+        var ids = Enumerable.Range(0, 300).Select(i => GrainId.Create("stepcast-test", $"metrics-{Guid.NewGuid():N}-{i}")).ToArray();
+        await Task.WhenAll(ids.Select(id => store.WriteStateAsync("metrics", id, new GrainState<ProbeState>(new ProbeState { Value = "x" }))));
+
+        List<(string Kind, long Rows)> writes;
+        lock (rows)
+        {
+            writes = [.. rows.Where(r => r.Kind == "write")];
+        }
+
+        Assert.Equal(300, writes.Sum(w => w.Rows));
+        // At most four statements run at once, so 300 writes issued together cannot each have had their own.
+        Assert.True(writes.Count < 300, $"{writes.Count} statements for 300 writes");
+        Assert.True(writes.Max(w => w.Rows) <= BatchedPostgresGrainStorage.MaxBatchSize);
+    }
+
+    private static IGrainStorage FriendsStore(InProcessTestCluster cluster, int silo) =>
+        cluster.Silos[silo].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(PostgresOrleansExtensions.FriendsStorageName);
 
     [Fact]
     public async Task A_write_with_a_stale_etag_is_rejected()

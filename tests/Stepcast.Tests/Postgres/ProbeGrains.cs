@@ -21,6 +21,8 @@ public interface IFriendsProbeGrain : IGrainWithStringKey
     Task<ProbeReading> Read();
 
     Task Write(string value);
+
+    Task Deactivate();
 }
 
 [GenerateSerializer, Immutable]
@@ -90,5 +92,11 @@ public sealed class FriendsProbeGrain(
     {
         state.State.Value = value;
         await state.WriteStateAsync();
+    }
+
+    Task IFriendsProbeGrain.Deactivate()
+    {
+        DeactivateOnIdle();
+        return Task.CompletedTask;
     }
 }

@@ -40,6 +40,7 @@ public sealed class MulticastCoalescer(IGrainFactory grains, TimeProvider timePr
             if (group.Recipients.Count >= LineMulticastRequest.MaxRecipients)
             {
                 _open.Remove(key);
+                group.Sealing = true;
                 full = true;
             }
         }
@@ -61,10 +62,14 @@ public sealed class MulticastCoalescer(IGrainFactory grains, TimeProvider timePr
         await Task.Delay(options.Value.MulticastWindow, timeProvider);
         lock (_gate)
         {
-            if (_open.TryGetValue(key, out var current) && ReferenceEquals(current, group))
+            if (group.Sealing)
             {
-                _open.Remove(key);
+                // Sealed when it filled up: a second batch of the same members would be created for nothing.
+                return;
             }
+
+            group.Sealing = true;
+            _open.Remove(key);
         }
 
         await SealAsync(group);
@@ -115,5 +120,7 @@ public sealed class MulticastCoalescer(IGrainFactory grains, TimeProvider timePr
         public ImmutableArray<LineMessage> Messages { get; } = messages;
         public List<string> Recipients { get; } = [];
         public TaskCompletionSource<Guid?> Sealed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Set under the coalescer's lock by whichever seals it: the window's end or the 500th member.</summary>
+        public bool Sealing { get; set; }
     }
 }

@@ -1,0 +1,311 @@
+using System.Diagnostics;
+using System.Globalization;
+using Npgsql;
+using NpgsqlTypes;
+using Orleans.Runtime;
+using Orleans.Storage;
+using Stepcast.Grains.Diagnostics;
+
+namespace Stepcast.Silo.Postgres;
+
+/// <summary>
+/// Grain storage for the per-friend grains on PostgreSQL that sends concurrent reads, and concurrent writes, of many
+/// grains as one statement each (table <c>StepcastGrainState</c>, script 005).
+/// </summary>
+/// <remarks>
+/// Orleans' ADO.NET provider spends one round trip and one commit per grain write. When a campaign or a "day 3 at
+/// 10:00" wait wakes a hundred thousand friends together, that is several hundred thousand commits, and PostgreSQL
+/// falls minutes behind. Here a write waits only while earlier batches are in flight (a handful at a time); whatever
+/// queued meanwhile goes out together, so under load the cost per grain falls, and when idle a write goes at once.
+/// Each row keeps its own optimistic check: a batch commits the rows whose version matched and refuses the others
+/// with <see cref="InconsistentStateException"/>, exactly as a single write would.
+/// </remarks>
+public sealed class BatchedPostgresGrainStorage : IGrainStorage, IAsyncDisposable
+{
+    /// <summary>Rows per statement: large enough to amortise a commit, small enough to keep a statement short.</summary>
+    public const int MaxBatchSize = 256;
+
+    /// <summary>Statements in flight per kind (reads, writes); later requests queue and go in the next batch.</summary>
+    public const int MaxStatementsInFlight = 4;
+
+    private const string ReadSql = """
+        SELECT StateKey, Version, Payload FROM StepcastGrainState
+        WHERE ServiceId = $1 AND StateKey = ANY($2)
+        """;
+
+    // Rows named with a version update only if it still matches; rows named without one (never stored, or cleared)
+    // insert only if absent. The rows returned are the ones written, with their new versions.
+    private const string WriteSql = """
+        WITH input AS (
+            SELECT * FROM unnest($2::text[], $3::integer[], $4::bytea[]) AS i(StateKey, Expected, Payload)
+        ),
+        updated AS (
+            UPDATE StepcastGrainState t
+            SET Version = t.Version + 1, Payload = i.Payload, ModifiedOn = now()
+            FROM input i
+            WHERE t.ServiceId = $1 AND t.StateKey = i.StateKey AND i.Expected IS NOT NULL AND t.Version = i.Expected
+            RETURNING t.StateKey, t.Version
+        ),
+        inserted AS (
+            INSERT INTO StepcastGrainState (ServiceId, StateKey, Version, Payload)
+            SELECT $1, i.StateKey, 1, i.Payload FROM input i WHERE i.Expected IS NULL
+            ON CONFLICT DO NOTHING
+            RETURNING StateKey, Version
+        )
+        SELECT StateKey, Version FROM updated
+        UNION ALL
+        SELECT StateKey, Version FROM inserted
+        """;
+
+    private const string ClearSql = """
+        UPDATE StepcastGrainState SET Version = Version + 1, Payload = NULL, ModifiedOn = now()
+        WHERE ServiceId = $1 AND StateKey = $2 AND Version = $3
+        RETURNING Version
+        """;
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly string _serviceId;
+    private readonly IGrainStorageSerializer _serializer;
+    private readonly StepcastMetrics _metrics;
+    private readonly StatementBatcher<PendingRead> _reads;
+    private readonly StatementBatcher<PendingWrite> _writes;
+
+    private readonly IGrainStorage? _formerStore;
+
+    /// <param name="formerStore">
+    /// Where these grains were stored before (Orleans' ADO.NET table), read when this table has no row for a grain, so
+    /// an existing database moves over friend by friend as each is next written. Null for a new database.
+    /// </param>
+    public BatchedPostgresGrainStorage(
+        string connectionString, string serviceId, IGrainStorageSerializer serializer, StepcastMetrics metrics,
+        IGrainStorage? formerStore = null)
+    {
+        _formerStore = formerStore;
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        _dataSource = NpgsqlDataSource.Create(connectionString);
+        _serviceId = serviceId;
+        _serializer = serializer;
+        _metrics = metrics;
+        _reads = new StatementBatcher<PendingRead>(ExecuteReadsAsync, static read => read.Key, allowSameKey: true);
+        _writes = new StatementBatcher<PendingWrite>(ExecuteWritesAsync, static write => write.Key, allowSameKey: false);
+    }
+
+    public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        var read = new PendingRead(StateKey(stateName, grainId));
+        _reads.Enqueue(read);
+        var row = await read.Done.Task;
+        if (row is null && _formerStore is not null)
+        {
+            await _formerStore.ReadStateAsync(stateName, grainId, grainState);
+            // Not in this table yet: the first write inserts the row here.
+            grainState.ETag = null;
+            return;
+        }
+
+        grainState.ETag = row?.Version.ToString(CultureInfo.InvariantCulture);
+        grainState.RecordExists = row?.Payload is not null;
+        if (row?.Payload is { } payload)
+        {
+            grainState.State = _serializer.Deserialize<T>(new BinaryData(payload));
+        }
+    }
+
+    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        var write = new PendingWrite(StateKey(stateName, grainId), ParseVersion(grainState.ETag), _serializer.Serialize(grainState.State).ToArray());
+        _writes.Enqueue(write);
+        var version = await write.Done.Task;
+        grainState.ETag = version.ToString(CultureInfo.InvariantCulture);
+        grainState.RecordExists = true;
+    }
+
+    public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        if (ParseVersion(grainState.ETag) is { } version)
+        {
+            await using var command = _dataSource.CreateCommand(ClearSql);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _serviceId });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = StateKey(stateName, grainId) });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = version });
+            if (await command.ExecuteScalarAsync() is not int cleared)
+            {
+                throw new InconsistentStateException(
+                    $"Clearing {stateName} of {grainId}: the stored row is no longer version {version}.", "unknown", grainState.ETag!);
+            }
+
+            grainState.ETag = cleared.ToString(CultureInfo.InvariantCulture);
+        }
+
+        grainState.RecordExists = false;
+    }
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    /// <summary>The grain id names the grain type, so two types keyed alike never share a row.</summary>
+    private static string StateKey(string stateName, GrainId grainId) => $"{grainId}#{stateName}";
+
+    private static int? ParseVersion(string? etag) =>
+        etag is null ? null : int.Parse(etag, NumberStyles.None, CultureInfo.InvariantCulture);
+
+    private async Task ExecuteReadsAsync(IReadOnlyList<PendingRead> batch)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var keys = batch.Select(r => r.Key).Distinct(StringComparer.Ordinal).ToArray();
+        var rows = new Dictionary<string, (int, byte[]?)>(keys.Length, StringComparer.Ordinal);
+        await using (var command = _dataSource.CreateCommand(ReadSql))
+        {
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _serviceId });
+            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = keys, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                rows[reader.GetString(0)] = (reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetFieldValue<byte[]>(2));
+            }
+        }
+
+        foreach (var read in batch)
+        {
+            read.Done.TrySetResult(rows.TryGetValue(read.Key, out var row) ? row : null);
+        }
+
+        _metrics.StorageBatch("read", batch.Count, Stopwatch.GetElapsedTime(started));
+    }
+
+    private async Task ExecuteWritesAsync(IReadOnlyList<PendingWrite> batch)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var written = new Dictionary<string, int>(batch.Count, StringComparer.Ordinal);
+        await using (var command = _dataSource.CreateCommand(WriteSql))
+        {
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _serviceId });
+            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. batch.Select(w => w.Key)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter<int?[]> { TypedValue = [.. batch.Select(w => w.ExpectedVersion)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+            command.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = [.. batch.Select(w => w.Payload)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                written[reader.GetString(0)] = reader.GetInt32(1);
+            }
+        }
+
+        foreach (var write in batch)
+        {
+            if (written.TryGetValue(write.Key, out var version))
+            {
+                write.Done.TrySetResult(version);
+            }
+            else
+            {
+                var expected = write.ExpectedVersion?.ToString(CultureInfo.InvariantCulture);
+                write.Done.TrySetException(new InconsistentStateException(
+                    expected is null
+                        ? $"Writing {write.Key}: a row already exists, written by another activation."
+                        : $"Writing {write.Key}: the stored row is no longer version {expected}.",
+                    storedEtag: "unknown", currentEtag: expected ?? "none"));
+            }
+        }
+
+        _metrics.StorageBatch("write", batch.Count, Stopwatch.GetElapsedTime(started));
+    }
+
+    private sealed class PendingRead(string key) : IPendingStatement
+    {
+        public string Key { get; } = key;
+        public TaskCompletionSource<(int Version, byte[]? Payload)?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public void Fail(Exception exception) => Done.TrySetException(exception);
+    }
+
+    private sealed class PendingWrite(string key, int? expectedVersion, byte[] payload) : IPendingStatement
+    {
+        public string Key { get; } = key;
+        public int? ExpectedVersion { get; } = expectedVersion;
+        public byte[] Payload { get; } = payload;
+        public TaskCompletionSource<int> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public void Fail(Exception exception) => Done.TrySetException(exception);
+    }
+}
+
+internal interface IPendingStatement
+{
+    void Fail(Exception exception);
+}
+
+/// <summary>
+/// Runs queued requests as batches, at most <see cref="BatchedPostgresGrainStorage.MaxStatementsInFlight"/> at a time:
+/// while they run, new requests queue, and the next free slot takes up to
+/// <see cref="BatchedPostgresGrainStorage.MaxBatchSize"/> of them at once (group commit).
+/// </summary>
+internal sealed class StatementBatcher<T>(Func<IReadOnlyList<T>, Task> execute, Func<T, string> keyOf, bool allowSameKey)
+    where T : class, IPendingStatement
+{
+    private readonly Lock _gate = new();
+    private readonly LinkedList<T> _queue = new();
+    private int _inFlight;
+
+    public void Enqueue(T request)
+    {
+        lock (_gate)
+        {
+            _queue.AddLast(request);
+            if (_inFlight >= BatchedPostgresGrainStorage.MaxStatementsInFlight)
+            {
+                return;
+            }
+
+            _inFlight++;
+        }
+
+        _ = Task.Run(DrainAsync);
+    }
+
+    private async Task DrainAsync()
+    {
+        while (TakeBatch() is { } batch)
+        {
+            try
+            {
+                await execute(batch);
+            }
+            catch (Exception exception)
+            {
+                // Whether PostgreSQL applied the statement is unknown: every caller sees the failure, and a grain whose
+                // write failed starts again from what storage holds.
+                foreach (var request in batch)
+                {
+                    request.Fail(exception);
+                }
+            }
+        }
+    }
+
+    private List<T>? TakeBatch()
+    {
+        lock (_gate)
+        {
+            if (_queue.Count == 0)
+            {
+                _inFlight--;
+                return null;
+            }
+
+            var batch = new List<T>(Math.Min(_queue.Count, BatchedPostgresGrainStorage.MaxBatchSize));
+            var keys = allowSameKey ? null : new HashSet<string>(StringComparer.Ordinal);
+            var node = _queue.First;
+            while (node is not null && batch.Count < BatchedPostgresGrainStorage.MaxBatchSize)
+            {
+                var next = node.Next;
+                // Two writes of one row in one statement cannot both check its version: the later waits a batch.
+                if (keys is null || keys.Add(keyOf(node.Value)))
+                {
+                    batch.Add(node.Value);
+                    _queue.Remove(node);
+                }
+
+                node = next;
+            }
+
+            return batch;
+        }
+    }
+}
