@@ -15,15 +15,26 @@ public sealed class StepcastProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
     private readonly IDisposable _cleanup;
+    private readonly StreamWriter _log;
+    private readonly Lock _logGate = new();
+    private bool _logClosed;
 
     private StepcastProcess(string name, Process process)
     {
         Name = name;
         _process = process;
         _cleanup = ChildCleanup.Register(this, () => process.Kill(entireProcessTree: true));
+        // Everything the host writes, for tracing what the report's summary only counts (it keeps the last lines).
+        var folder = Path.Combine(Path.GetTempPath(), "stepcast-load-logs");
+        Directory.CreateDirectory(folder);
+        LogPath = Path.Combine(folder, $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{string.Concat(name.Where(char.IsLetterOrDigit))}-{process.Id}.log");
+        _log = new StreamWriter(LogPath);
     }
 
     public string Name { get; }
+
+    /// <summary>The file holding every line the host wrote.</summary>
+    public string LogPath { get; }
 
     public int Id => _process.Id;
 
@@ -142,6 +153,14 @@ public sealed class StepcastProcess : IAsyncDisposable
             return;
         }
 
+        lock (_logGate)
+        {
+            if (!_logClosed)
+            {
+                _log.WriteLine(line);
+            }
+        }
+
         _output.Enqueue(line);
         while (_output.Count > 20_000 && _output.TryDequeue(out _))
         {
@@ -158,6 +177,13 @@ public sealed class StepcastProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+        lock (_logGate)
+        {
+            _logClosed = true;
+            _log.Dispose();
+        }
+
+        Console.WriteLine($"{Name} log: {LogPath}");
     }
 
     private static string RepositoryRoot()
