@@ -30,8 +30,9 @@ public static class PostgresOrleansExtensions
     public const string FormerFriendsStorageName = StorageNames.Friends + "-adonet";
 
     /// <summary>
-    /// Clustering (membership table), grain storage (default and <see cref="FriendsStorageName"/>,
-    /// System.Text.Json payloads) and the reminder table, all in one PostgreSQL database.
+    /// Clustering (membership table), grain storage (the default store with System.Text.Json payloads, and
+    /// <see cref="FriendsStorageName"/> as <paramref name="friendStateStore"/> says) and the reminder table, all in one
+    /// PostgreSQL database.
     /// </summary>
     public static ISiloBuilder UseStepcastPostgres(this ISiloBuilder silo, string connectionString, FriendStateStore friendStateStore = FriendStateStore.Batched)
     {
