@@ -497,14 +497,16 @@ public sealed class FriendGrain(
     /// <summary>
     /// Sends a non-personalised step as part of a multicast with the other friends due for it at the same moment.
     /// Null means "push it alone": coalescing is off, the content is personal, the friend was alone in its window,
-    /// or the batch was sealed without it. The batch id is persisted before the friend confirms to the batch, so
-    /// after a crash the friend goes back to the same batch, whose retry key makes the repeat harmless.
+    /// the batch was sealed without it, or it was pushed alone before. The batch id is persisted before the friend
+    /// confirms to the batch, so after a crash the friend goes back to the same batch, whose retry key makes the repeat
+    /// harmless; likewise the choice to push alone is persisted before the push, so a push whose answer was lost is
+    /// retried as the same push, never as part of a multicast that LINE would deliver again.
     /// </summary>
     private async Task<DeliveryOutcome?> DeliverCoalescedAsync(Enrollment run, SendStep send)
     {
         if (run.PendingBatchId is null)
         {
-            if (!coalescer.Enabled || send.TrackClicks || send.Messages.Any(MessagePersonalizer.IsPersonalized))
+            if (!coalescer.Enabled || send.TrackClicks || send.Messages.Any(MessagePersonalizer.IsPersonalized) || run.PushedAlone)
             {
                 return null;
             }
@@ -517,26 +519,43 @@ public sealed class FriendGrain(
             catch (Exception exception)
             {
                 logger.LogWarning(exception, "Could not form a multicast batch for step {StepId} of {ScenarioId}; pushing", send.Id, run.ScenarioId);
-                return null;
+                return await PushAloneAsync(run);
             }
 
             if (batchId is null)
             {
-                return null;
+                return await PushAloneAsync(run);
             }
 
             run.PendingBatchId = batchId;
-            await PersistAsync();
+            try
+            {
+                await PersistAsync();
+            }
+            catch
+            {
+                // Not confirmed to the batch, so it will not send to this friend: the next attempt starts afresh.
+                run.PendingBatchId = null;
+                throw;
+            }
         }
 
         var outcome = await GrainFactory.GetGrain<IMulticastBatchGrain>(run.PendingBatchId.Value).Deliver(_key.LineUserId);
         if (outcome.Status == DeliveryStatus.NotInBatch)
         {
             run.PendingBatchId = null;
-            return null;
+            return await PushAloneAsync(run);
         }
 
         return outcome with { Detail = outcome.Detail is null ? $"multicast batch {run.PendingBatchId}" : $"multicast batch {run.PendingBatchId}: {outcome.Detail}" };
+    }
+
+    /// <summary>Stores that this send goes as a push of its own, then tells the caller to push.</summary>
+    private async Task<DeliveryOutcome?> PushAloneAsync(Enrollment run)
+    {
+        run.PushedAlone = true;
+        await PersistAsync();
+        return null;
     }
 
     private IPlanQuotaGrain Quota => GrainFactory.GetGrain<IPlanQuotaGrain>(_key.ChannelId);

@@ -67,6 +67,12 @@ public sealed class Enrollment
     [Id(12)] public DateTimeOffset? HeldSince { get; set; }
     /// <summary>Attempts made with <see cref="PendingRetryKey"/>; frequency caps only defer a send never attempted.</summary>
     [Id(13)] public int SendAttempts { get; set; }
+    /// <summary>
+    /// Stored before a step that could go by multicast is pushed on its own instead: from then on it is retried only as
+    /// that push, under <see cref="PendingRetryKey"/>. A multicast carries its batch's key, so LINE could not tell it
+    /// repeats a push it already accepted.
+    /// </summary>
+    [Id(14)] public bool PushedAlone { get; set; }
 }
 
 [GenerateSerializer]

@@ -138,6 +138,7 @@ public sealed class ScenarioInterpreter(FriendState friend, string friendKey, En
         run.PendingRetryKey = null;
         run.PendingSince = null;
         run.PendingBatchId = null;
+        run.PushedAlone = false;
         run.HeldSince = null;
         run.SendAttempts = 0;
         run.StepId = NextAfter(scenario, send);

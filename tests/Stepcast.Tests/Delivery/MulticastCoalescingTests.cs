@@ -2,6 +2,7 @@ using System.Text.Json;
 using Stepcast.FakeLine;
 using Stepcast.Grains.Friends;
 using Stepcast.Grains.Scenarios;
+using Stepcast.Tests.Infrastructure;
 using static Stepcast.Tests.Engine.Scenario;
 
 namespace Stepcast.Tests.Delivery;
@@ -84,5 +85,50 @@ public sealed class MulticastCoalescingTests(CoalescingLineCluster cluster, Xuni
         Assert.All(friends, friend => Assert.Equal(1, received.GetValueOrDefault(friend)));
         Assert.True(cluster.Line.Stats.Requests(token, "multicast") > cluster.SendsFor(token).Count(s => s.Endpoint == "multicast"),
             "no multicast was ever retried");
+    }
+
+    /// <summary>
+    /// Each friend is alone in its window, so the step is pushed; LINE records each push but its answer never arrives.
+    /// The friends then block and unblock (the scenario resumes), so their retries fall due in the same window. They
+    /// must go as the same pushes (LINE answers 409), not as one multicast, whose own retry key LINE would accept again.
+    /// (Found by the 100,000-friend scale run, where friends received a push and then a multicast.)
+    /// </summary>
+    [Fact]
+    public async Task A_push_whose_answer_was_lost_is_retried_as_that_push_and_never_joins_a_multicast()
+    {
+        var channel = NewChannel();
+        var token = await cluster.RegisterLineChannelAsync(channel);
+        await cluster.PublishAsync(Define(channel, "flash", new ApiTrigger(), Send("announce", "The flash sale starts now")) with { OnUnblock = UnblockPolicy.Resume });
+        var friends = Enumerable.Range(1, 6).Select(i => $"P{i:D5}").ToArray();
+        cluster.Line.Faults.Add(new FakeLineFault
+        {
+            Kind = FakeLineFaultKind.Hang, AfterRecording = true, HangDuration = TimeSpan.FromSeconds(3), Endpoint = "push", Count = friends.Length,
+        });
+        try
+        {
+            for (var i = 0; i < friends.Length; i++)
+            {
+                await cluster.Friend(channel, friends[i]).Enroll(new EnrollCommand { ScenarioId = "flash", At = DateTimeOffset.UtcNow });
+                // One at a time, each recorded before the next enrolls: every first attempt is a push of its own.
+                var pushed = i + 1;
+                await Eventually.UntilAsync(() => Task.FromResult(cluster.SendsFor(token).Count), count => count >= pushed, TimeSpan.FromSeconds(20));
+                // Blocked as soon as the lost answer is given up on: no retry until all of them unblock together.
+                await cluster.Friend(channel, friends[i]).Unfollow(new UnfollowCommand { At = DateTimeOffset.UtcNow });
+            }
+        }
+        finally
+        {
+            cluster.Line.Faults.Clear();
+        }
+
+        var blocked = await Task.WhenAll(friends.Select(id => cluster.Friend(channel, id).GetSnapshot()));
+        Assert.All(blocked, s => Assert.Contains(s.History, h => h.Kind == HistoryKind.RetryScheduled));
+        await Task.WhenAll(friends.Select(id => cluster.Friend(channel, id).Follow(new FollowCommand { At = DateTimeOffset.UtcNow, IsUnblocked = true })));
+        var snapshots = await cluster.DriveUntilAsync(channel, friends, s => s.Enrollments.IsEmpty, Patience);
+
+        Assert.All(snapshots, s => Assert.Empty(s.Enrollments));
+        var received = Received(cluster.SendsFor(token)).GroupBy(r => r.Friend).ToDictionary(g => g.Key, g => g.Count());
+        Assert.All(friends, friend => Assert.Equal(1, received.GetValueOrDefault(friend)));
+        Assert.All(snapshots, s => Assert.Contains(s.History, h => h.Kind == HistoryKind.Sent && h.Detail != null && h.Detail.Contains("409", StringComparison.Ordinal)));
     }
 }
