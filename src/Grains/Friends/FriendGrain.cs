@@ -369,8 +369,9 @@ public sealed class FriendGrain(
 
             // A send's retry key must be stored before LINE sees it; when every key is (the command that made the step
             // due stored it), this write is skipped: what the caps and the budget decided is stored with the outcome,
-            // and after a crash they decide again.
-            if (cleared.Any(c => !_storedRetryKeys.Contains(c.Run.PendingRetryKey!.Value)))
+            // and after a crash they decide again. A send still choosing between multicast and push stores its key
+            // with that choice, before either reaches LINE, so it needs no write here.
+            if (cleared.Any(c => !_storedRetryKeys.Contains(c.Run.PendingRetryKey!.Value) && !StoresRouteBeforeSending(c.Run, c.Scenario)))
             {
                 await PersistAsync();
             }
@@ -506,7 +507,7 @@ public sealed class FriendGrain(
     {
         if (run.PendingBatchId is null)
         {
-            if (!coalescer.Enabled || send.TrackClicks || send.Messages.Any(MessagePersonalizer.IsPersonalized) || run.PushedAlone)
+            if (!ChoosesRoute(run, send))
             {
                 return null;
             }
@@ -549,6 +550,17 @@ public sealed class FriendGrain(
 
         return outcome with { Detail = outcome.Detail is null ? $"multicast batch {run.PendingBatchId}" : $"multicast batch {run.PendingBatchId}: {outcome.Detail}" };
     }
+
+    /// <summary>
+    /// True for a send not yet committed to a route that could go by multicast: <see cref="DeliverCoalescedAsync"/>
+    /// stores its batch or its push-alone choice (and with it the retry key) before anything reaches LINE.
+    /// </summary>
+    private bool ChoosesRoute(Enrollment run, SendStep send) =>
+        run.PendingBatchId is null && !run.PushedAlone
+        && coalescer.Enabled && !send.TrackClicks && !send.Messages.Any(MessagePersonalizer.IsPersonalized);
+
+    private bool StoresRouteBeforeSending(Enrollment run, ScenarioDefinition scenario) =>
+        ChoosesRoute(run, (SendStep)ScenarioInterpreter.StepOf(scenario, run.StepId!)!);
 
     /// <summary>Stores that this send goes as a push of its own, then tells the caller to push.</summary>
     private async Task<DeliveryOutcome?> PushAloneAsync(Enrollment run)

@@ -69,7 +69,6 @@ public sealed class BatchedPostgresGrainStorage : IGrainStorage, IAsyncDisposabl
     private readonly StepcastMetrics _metrics;
     private readonly StatementBatcher<PendingRead> _reads;
     private readonly StatementBatcher<PendingWrite> _writes;
-
     private readonly IGrainStorage? _formerStore;
 
     /// <param name="formerStore">
@@ -80,12 +79,12 @@ public sealed class BatchedPostgresGrainStorage : IGrainStorage, IAsyncDisposabl
         string connectionString, string serviceId, IGrainStorageSerializer serializer, StepcastMetrics metrics,
         IGrainStorage? formerStore = null)
     {
-        _formerStore = formerStore;
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         _dataSource = NpgsqlDataSource.Create(connectionString);
         _serviceId = serviceId;
         _serializer = serializer;
         _metrics = metrics;
+        _formerStore = formerStore;
         _reads = new StatementBatcher<PendingRead>(ExecuteReadsAsync, static read => read.Key, allowSameKey: true);
         _writes = new StatementBatcher<PendingWrite>(ExecuteWritesAsync, static write => write.Key, allowSameKey: false);
     }

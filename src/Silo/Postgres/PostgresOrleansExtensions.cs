@@ -55,7 +55,8 @@ public static class PostgresOrleansExtensions
         silo.AddStepcastGrainStorage(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, connectionString);
         if (friendStateStore is FriendStateStore.Batched or FriendStateStore.BatchedMovingFromAdoNet)
         {
-            if (friendStateStore == FriendStateStore.BatchedMovingFromAdoNet)
+            var moving = friendStateStore == FriendStateStore.BatchedMovingFromAdoNet;
+            if (moving)
             {
                 silo.AddStepcastGrainStorage(FormerFriendsStorageName, connectionString);
             }
@@ -70,9 +71,7 @@ public static class PostgresOrleansExtensions
                 // of the CPU of the embedded host's ingest when it was profiled.
                 new OrleansGrainStorageSerializer(services.GetRequiredService<Serializer>()),
                 services.GetRequiredService<StepcastMetrics>(),
-                friendStateStore == FriendStateStore.BatchedMovingFromAdoNet
-                    ? services.GetRequiredKeyedService<IGrainStorage>(FormerFriendsStorageName)
-                    : null));
+                moving ? services.GetRequiredKeyedService<IGrainStorage>(FormerFriendsStorageName) : null));
         }
         else
         {
