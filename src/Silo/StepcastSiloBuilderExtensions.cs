@@ -48,7 +48,7 @@ public static class StepcastSiloBuilderExtensions
 
                 // Failure detection is tunable per environment (tests shorten it, large clusters may lengthen it).
                 silo.Configure<ClusterMembershipOptions>(configuration.GetSection($"{ClusterSettings.SectionName}:Membership"));
-                silo.UseStepcastPostgres(RequiredConnectionString(configuration), FriendStateStoreFrom(configuration));
+                silo.UseStepcastPostgres(RequiredConnectionString(configuration), FriendStateStoreFrom(configuration), ReminderTableFrom(configuration));
                 break;
         }
 
@@ -60,15 +60,23 @@ public static class StepcastSiloBuilderExtensions
 
     public const string FriendStateStoreKey = "Stepcast:Postgres:FriendStateStore";
 
+    public const string ReminderTableKey = "Stepcast:Postgres:ReminderTable";
+
     /// <summary>Reads <see cref="FriendStateStoreKey"/>: batched unless told otherwise; an unknown value stops the start.</summary>
-    public static FriendStateStore FriendStateStoreFrom(IConfiguration configuration) => configuration[FriendStateStoreKey] switch
+    public static FriendStateStore FriendStateStoreFrom(IConfiguration configuration) =>
+        NamedSetting(configuration, FriendStateStoreKey, FriendStateStore.Batched);
+
+    /// <summary>Reads <see cref="ReminderTableKey"/>: batched unless told otherwise; an unknown value stops the start.</summary>
+    public static ReminderTableStore ReminderTableFrom(IConfiguration configuration) =>
+        NamedSetting(configuration, ReminderTableKey, ReminderTableStore.Batched);
+
+    private static T NamedSetting<T>(IConfiguration configuration, string key, T unset) where T : struct, Enum => configuration[key] switch
     {
-        null or "" => FriendStateStore.Batched,
+        null or "" => unset,
         // By name only: Enum.TryParse would also take "1".
-        var value when Enum.GetNames<FriendStateStore>().FirstOrDefault(name => name.Equals(value, StringComparison.OrdinalIgnoreCase)) is { } name =>
-            Enum.Parse<FriendStateStore>(name),
-        var value => throw new InvalidOperationException(
-            $"{FriendStateStoreKey} is '{value}'; expected {string.Join(" or ", Enum.GetNames<FriendStateStore>())}."),
+        var value when Enum.GetNames<T>().FirstOrDefault(name => name.Equals(value, StringComparison.OrdinalIgnoreCase)) is { } name =>
+            Enum.Parse<T>(name),
+        var value => throw new InvalidOperationException($"{key} is '{value}'; expected {string.Join(" or ", Enum.GetNames<T>())}."),
     };
 
     /// <summary>The PostgreSQL connection string of the cluster topology (<c>ConnectionStrings:Stepcast</c>).</summary>

@@ -22,12 +22,6 @@ namespace Stepcast.Silo.Postgres;
 /// </remarks>
 public sealed class BatchedPostgresGrainStorage : IGrainStorage, IAsyncDisposable
 {
-    /// <summary>Rows per statement: large enough to amortise a commit, small enough to keep a statement short.</summary>
-    public const int MaxBatchSize = 256;
-
-    /// <summary>Statements in flight per kind (reads, writes); later requests queue and go in the next batch.</summary>
-    public const int MaxStatementsInFlight = 4;
-
     private const string ReadSql = """
         SELECT StateKey, Version, Payload FROM StepcastGrainState
         WHERE ServiceId = $1 AND StateKey = ANY($2)
@@ -222,89 +216,5 @@ public sealed class BatchedPostgresGrainStorage : IGrainStorage, IAsyncDisposabl
         public byte[] Payload { get; } = payload;
         public TaskCompletionSource<int> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public void Fail(Exception exception) => Done.TrySetException(exception);
-    }
-}
-
-internal interface IPendingStatement
-{
-    void Fail(Exception exception);
-}
-
-/// <summary>
-/// Runs queued requests as batches, at most <see cref="BatchedPostgresGrainStorage.MaxStatementsInFlight"/> at a time:
-/// while they run, new requests queue, and the next free slot takes up to
-/// <see cref="BatchedPostgresGrainStorage.MaxBatchSize"/> of them at once (group commit).
-/// </summary>
-internal sealed class StatementBatcher<T>(Func<IReadOnlyList<T>, Task> execute, Func<T, string> keyOf, bool allowSameKey)
-    where T : class, IPendingStatement
-{
-    private readonly Lock _gate = new();
-    private readonly LinkedList<T> _queue = new();
-    private int _inFlight;
-
-    public void Enqueue(T request)
-    {
-        lock (_gate)
-        {
-            _queue.AddLast(request);
-            if (_inFlight >= BatchedPostgresGrainStorage.MaxStatementsInFlight)
-            {
-                return;
-            }
-
-            _inFlight++;
-        }
-
-        _ = Task.Run(DrainAsync);
-    }
-
-    private async Task DrainAsync()
-    {
-        while (TakeBatch() is { } batch)
-        {
-            try
-            {
-                await execute(batch);
-            }
-            catch (Exception exception)
-            {
-                // Whether PostgreSQL applied the statement is unknown: every caller sees the failure, and a grain whose
-                // write failed starts again from what storage holds.
-                foreach (var request in batch)
-                {
-                    request.Fail(exception);
-                }
-            }
-        }
-    }
-
-    private List<T>? TakeBatch()
-    {
-        lock (_gate)
-        {
-            if (_queue.Count == 0)
-            {
-                _inFlight--;
-                return null;
-            }
-
-            var batch = new List<T>(Math.Min(_queue.Count, BatchedPostgresGrainStorage.MaxBatchSize));
-            var keys = allowSameKey ? null : new HashSet<string>(StringComparer.Ordinal);
-            var node = _queue.First;
-            while (node is not null && batch.Count < BatchedPostgresGrainStorage.MaxBatchSize)
-            {
-                var next = node.Next;
-                // Two writes of one row in one statement cannot both check its version: the later waits a batch.
-                if (keys is null || keys.Add(keyOf(node.Value)))
-                {
-                    batch.Add(node.Value);
-                    _queue.Remove(node);
-                }
-
-                node = next;
-            }
-
-            return batch;
-        }
     }
 }

@@ -34,7 +34,9 @@ public static class PostgresOrleansExtensions
     /// <see cref="FriendsStorageName"/> as <paramref name="friendStateStore"/> says) and the reminder table, all in one
     /// PostgreSQL database.
     /// </summary>
-    public static ISiloBuilder UseStepcastPostgres(this ISiloBuilder silo, string connectionString, FriendStateStore friendStateStore = FriendStateStore.Batched)
+    public static ISiloBuilder UseStepcastPostgres(
+        this ISiloBuilder silo, string connectionString, FriendStateStore friendStateStore = FriendStateStore.Batched,
+        ReminderTableStore reminderTable = ReminderTableStore.Batched)
     {
         ArgumentNullException.ThrowIfNull(silo);
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
@@ -45,13 +47,17 @@ public static class PostgresOrleansExtensions
             options.ConnectionString = connectionString;
         });
 
-        return silo.UseStepcastPostgresStorageAndReminders(connectionString, friendStateStore);
+        return silo.UseStepcastPostgresStorageAndReminders(connectionString, friendStateStore, reminderTable);
     }
 
     /// <summary>Grain storage and reminders on PostgreSQL, leaving clustering to the caller (tests use their own).</summary>
     public static ISiloBuilder UseStepcastPostgresStorageAndReminders(
-        this ISiloBuilder silo, string connectionString, FriendStateStore friendStateStore = FriendStateStore.Batched)
+        this ISiloBuilder silo, string connectionString, FriendStateStore friendStateStore = FriendStateStore.Batched,
+        ReminderTableStore reminderTable = ReminderTableStore.Batched)
     {
+        // The batched stores report their statements; hosts without the engine (tests, tools) get the meter here.
+        silo.Services.AddMetrics();
+        silo.Services.TryAddSingleton<StepcastMetrics>();
         silo.AddStepcastGrainStorage(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, connectionString);
         if (friendStateStore is FriendStateStore.Batched or FriendStateStore.BatchedMovingFromAdoNet)
         {
@@ -61,9 +67,6 @@ public static class PostgresOrleansExtensions
                 silo.AddStepcastGrainStorage(FormerFriendsStorageName, connectionString);
             }
 
-            // The store reports its statements; hosts without the engine (tests, tools) get the meter here.
-            silo.Services.AddMetrics();
-            silo.Services.TryAddSingleton<StepcastMetrics>();
             silo.Services.AddGrainStorage(FriendsStorageName, (services, _) => new BatchedPostgresGrainStorage(
                 connectionString,
                 services.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
@@ -78,11 +81,22 @@ public static class PostgresOrleansExtensions
             silo.AddStepcastGrainStorage(FriendsStorageName, connectionString);
         }
 
-        silo.UseAdoNetReminderService(options =>
+        if (reminderTable == ReminderTableStore.Batched)
         {
-            options.Invariant = Invariant;
-            options.ConnectionString = connectionString;
-        });
+            silo.AddReminders();
+            silo.Services.AddSingleton<IReminderTable>(services => new BatchedPostgresReminderTable(
+                connectionString,
+                services.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
+                services.GetRequiredService<StepcastMetrics>()));
+        }
+        else
+        {
+            silo.UseAdoNetReminderService(options =>
+            {
+                options.Invariant = Invariant;
+                options.ConnectionString = connectionString;
+            });
+        }
 
         return silo;
     }
@@ -155,4 +169,15 @@ public enum FriendStateStore
     /// <see cref="AdoNet"/> moves over friend by friend, each on its next write.
     /// </summary>
     BatchedMovingFromAdoNet,
+}
+
+/// <summary>Which provider keeps Orleans' reminder table on PostgreSQL (<c>Stepcast:Postgres:ReminderTable</c>).</summary>
+/// <remarks>Both keep the same rows with the same versions: silos on either can share one database.</remarks>
+public enum ReminderTableStore
+{
+    /// <summary><see cref="BatchedPostgresReminderTable"/>: concurrent reminder writes share statements and commits.</summary>
+    Batched,
+
+    /// <summary>Orleans' ADO.NET provider, one statement and commit per reminder write.</summary>
+    AdoNet,
 }

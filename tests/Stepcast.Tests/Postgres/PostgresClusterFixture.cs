@@ -11,7 +11,7 @@ using Stepcast.Tests.Infrastructure;
 namespace Stepcast.Tests.Postgres;
 
 /// <summary>
-/// Two in-process silos and a client wired with <see cref="PostgresOrleansExtensions.UseStepcastPostgres(ISiloBuilder, string)"/>:
+/// Two in-process silos and a client wired with <see cref="PostgresOrleansExtensions.UseStepcastPostgres(ISiloBuilder, string, FriendStateStore, ReminderTableStore)"/>:
 /// ADO.NET clustering, storage and reminders all against the test PostgreSQL.
 /// </summary>
 /// <remarks>

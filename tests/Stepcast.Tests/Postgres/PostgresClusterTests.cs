@@ -271,7 +271,7 @@ public sealed class PostgresClusterTests(PostgresServer postgres, PostgresCluste
         Assert.Equal(300, writes.Sum(w => w.Rows));
         // At most four statements run at once, so 300 writes issued together cannot each have had their own.
         Assert.True(writes.Count < 300, $"{writes.Count} statements for 300 writes");
-        Assert.True(writes.Max(w => w.Rows) <= BatchedPostgresGrainStorage.MaxBatchSize);
+        Assert.True(writes.Max(w => w.Rows) <= PostgresBatching.MaxBatchSize);
     }
 
     private static IGrainStorage FriendsStore(InProcessTestCluster cluster, int silo) =>
