@@ -110,6 +110,8 @@ public sealed class BenchTopology : IAsyncDisposable
                         ["Stepcast__Cluster__ServiceId"] = "stepcast-load",
                         // --friend-store adonet runs the friends on Orleans' ADO.NET provider, to compare with the batched store.
                         ["Stepcast__Postgres__FriendStateStore"] = args.String("--friend-store") ?? "Batched",
+                        // --reminder-table adonet keeps Orleans' ADO.NET reminder provider, likewise.
+                        ["Stepcast__Postgres__ReminderTable"] = args.String("--reminder-table") ?? "Batched",
                     };
                     var operationsPort = Ports.FreeLoopbackPort();
                     var silo = StepcastProcess.Start("silo", "Silo", new Dictionary<string, string>(cluster)
