@@ -24,4 +24,11 @@ public sealed class LineClientOptions
     /// Orleans' default grain call timeout (30 s) so a slow LINE does not turn into a grain timeout.
     /// </summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Connections this process keeps open to one LINE host at most; further calls wait for a free one. Without a
+    /// bound, a burst of due friends opened a connection per concurrent push (thousands), and connecting cost more
+    /// host CPU than the pushes. At LINE's usual latencies 256 connections carry several thousand calls a second.
+    /// </summary>
+    public int MaxConnections { get; set; } = 256;
 }
