@@ -28,7 +28,19 @@ public sealed class FriendDirectoryGrain(
     private long _saved;
     private Task? _writing;
 
-    private List<string> Open => state.State.LineUserIds;
+    /// <summary>
+    /// The live open page, changed by interleaved additions. Storage is handed a copy (see <see cref="WriteAsync"/>):
+    /// the ADO.NET provider serialises after an await, on a pool thread, while the next addition may be inserting.
+    /// </summary>
+    private List<string> Open { get; set; } = null!;
+
+    private int SealedPages { get; set; }
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        (Open, SealedPages) = (state.State.LineUserIds, state.State.SealedPages);
+        return Task.CompletedTask;
+    }
 
     async Task IFriendDirectoryGrain.Add(string lineUserId)
     {
@@ -62,7 +74,7 @@ public sealed class FriendDirectoryGrain(
         }
 
         var sources = new List<ImmutableArray<string>> { FriendDirectory.Slice(Open, after, limit) };
-        var pages = Enumerable.Range(0, state.State.SealedPages)
+        var pages = Enumerable.Range(0, SealedPages)
             .Select(page => FriendDirectory.Page(GrainFactory, this.GetPrimaryKeyString(), page).List(after, limit));
         sources.AddRange(await Task.WhenAll(pages));
         return [.. sources.SelectMany(ids => ids).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Take(limit)];
@@ -75,13 +87,15 @@ public sealed class FriendDirectoryGrain(
             // The page is stored first: a crash before the bucket's write leaves the ids in the open page too, and the
             // next sealing stores the same page number again.
             var sealing = Open.Take(FriendDirectory.PageSize).ToImmutableArray();
-            await FriendDirectory.Page(GrainFactory, this.GetPrimaryKeyString(), state.State.SealedPages).Store(sealing);
+            await FriendDirectory.Page(GrainFactory, this.GetPrimaryKeyString(), SealedPages).Store(sealing);
             var moved = sealing.ToHashSet(StringComparer.Ordinal);
             Open.RemoveAll(moved.Contains);
-            state.State.SealedPages++;
+            SealedPages++;
         }
 
         var covering = _changes;
+        // A copy taken in this turn: ids added while the write is in flight go with the next one.
+        state.State = new FriendDirectoryState { LineUserIds = [.. Open], SealedPages = SealedPages };
         await state.WriteStateAsync();
         _saved = Math.Max(_saved, covering);
     }

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
+using Orleans.Serialization;
 using Stepcast.Grains.Channels;
 using Stepcast.Grains.Diagnostics;
 using Stepcast.Grains.Friends;
@@ -50,6 +51,7 @@ public sealed partial class PlanQuotaGrain(
     ChannelSettingsCache channels,
     ILineMessagingClient line,
     TimeProvider timeProvider,
+    DeepCopier<PlanQuotaState> copier,
     StepcastMetrics metrics,
     IOptions<QuotaOptions> options,
     ILogger<PlanQuotaGrain> logger) : Grain, IPlanQuotaGrain
@@ -70,12 +72,17 @@ public sealed partial class PlanQuotaGrain(
     private long _reserved;
     private DateTimeOffset _nextExpiryScan;
 
-    private PlanQuotaState Quota => state.State;
+    /// <summary>
+    /// The live state, changed by interleaved requests. Storage is handed a copy (see <see cref="WriteAsync"/>): the
+    /// ADO.NET provider serialises after an await, on a pool thread, while the next request here may be changing it.
+    /// </summary>
+    private PlanQuotaState Quota { get; set; } = null!;
     private string ChannelId => this.GetPrimaryKeyString();
     private DateTimeOffset Now => timeProvider.GetUtcNow();
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        Quota = state.State;
         _reserved = Quota.Reservations.Values.Sum(r => (long)r.Recipients);
         this.RegisterGrainTimer(
             ReconcileQuietlyAsync,
@@ -551,6 +558,8 @@ public sealed partial class PlanQuotaGrain(
     private async Task WriteAsync()
     {
         var covering = _changes;
+        // A copy taken in this turn: a reservation made while the write is in flight goes with the next one.
+        state.State = copier.Copy(Quota);
         await state.WriteStateAsync();
         _durableChanges = Math.Max(_durableChanges, covering);
     }
