@@ -64,7 +64,14 @@ public sealed class LineClientRegistrationTests
         }
 
         await stop.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => accepting);
+        try
+        {
+            await accepting;
+        }
+        catch (OperationCanceledException)
+        {
+            // The listener was waiting for the next connection: that is how it stops.
+        }
     }
 
     [Theory]
