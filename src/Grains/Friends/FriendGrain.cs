@@ -49,6 +49,8 @@ public sealed class FriendGrain(
     private ScenarioInterpreter _interpreter = null!;
     private FriendStatsTracker _stats = null!;
     private IGrainReminder? _reminder;
+    /// <summary>The earliest retry of a send refused a rate-limit permit in the current pass of due steps.</summary>
+    private DateTimeOffset? _throttledRetryAt;
     /// <summary>The due time the reminder is known to be registered for; null when unknown (fresh activation).</summary>
     private DateTimeOffset? _reminderDueAt;
     private bool _reminderKnownAbsent;
@@ -356,13 +358,34 @@ public sealed class FriendGrain(
         await SendPendingRepliesAsync();
 
         // Each pass delivers the sends that are due; a send may lead to more instant steps and sends.
-        for (var pass = 0; pass < 100; pass++)
+        // Passes bound a chain of instant steps; a retry after a refused permit is the same step, and is bounded by
+        // time instead: within one reminder period it waits here, past that the reminder takes over.
+        var started = Now;
+        var passes = 0;
+        while (passes < 100)
         {
+            var throttledRetryAt = _throttledRetryAt;
+            _throttledRetryAt = null;
             var now = Now;
             var atSend = await AdvanceDueRunsAsync(now);
+            var retryingThrottled = throttledRetryAt is not null && now - started < _options.ReminderRetryPeriod;
             if (atSend.Count == 0)
             {
+                if (retryingThrottled && throttledRetryAt > now)
+                {
+                    // A reminder this close may only fire a period later: Orleans skips a first tick that passed while
+                    // the reminder was being stored, and a 20,000-friend burst left ~150 friends waiting a minute so.
+                    await Task.Delay(throttledRetryAt.Value - now, timeProvider);
+                    _throttledRetryAt = throttledRetryAt;
+                    continue;
+                }
+
                 break;
+            }
+
+            if (!retryingThrottled)
+            {
+                passes++;
             }
 
             var cleared = await ClearForSendingAsync(atSend, now);
@@ -486,6 +509,7 @@ public sealed class FriendGrain(
             case DeliveryStatus.Throttled:
                 // Nothing reached LINE: back in line within seconds, spread so the burst drains at the limit's pace.
                 run.DueAt = now + _options.ThrottledRetryDelay * Random.Shared.NextDouble();
+                _throttledRetryAt = _throttledRetryAt is { } earlier && earlier < run.DueAt ? earlier : run.DueAt;
                 break;
             default:
                 // Transient: keep the retry key so the next attempt cannot deliver twice.
@@ -918,6 +942,12 @@ public sealed class FriendGrain(
         _reminder = await this.RegisterOrUpdateReminder(WakeUpReminder, fireAt - now, _options.ReminderRetryPeriod);
         _reminderDueAt = fireAt;
         _reminderKnownAbsent = false;
+        if (fireAt <= Now)
+        {
+            // Due while the reminder was being stored (a throttled send's retry a few milliseconds on): Orleans skips
+            // a first tick already past to the next period, a minute later, so the step is run from here instead.
+            this.AsReference<IFriendGrain>().RunDueStepsInBackground().Ignore();
+        }
     }
 
     private void RememberStoredRetryKeys() =>

@@ -1,0 +1,58 @@
+using Stepcast.Grains.Friends;
+using Stepcast.Grains.Scenarios;
+using static Stepcast.Tests.Engine.Scenario;
+
+namespace Stepcast.Tests.Delivery;
+
+/// <summary>
+/// Sends refused a permit by the channel's limiter (<c>Throttled</c>) come back within
+/// <c>Stepcast:Engine:ThrottledRetryDelay</c>, not a reminder period later. A retry due a few milliseconds on used to
+/// fall due while its reminder was being stored, and Orleans skipped that first tick to the next period: a
+/// 20,000-friend load run left ~150 friends waiting a minute for it.
+/// </summary>
+public sealed class ThrottledRetryTests(ThrottledRetryLineCluster cluster) : IClassFixture<ThrottledRetryLineCluster>
+{
+    [Fact]
+    public async Task Every_throttled_send_goes_out_at_the_limits_pace_without_waiting_for_a_reminder_period()
+    {
+        var channel = NewChannel();
+        var token = await cluster.RegisterLineChannelAsync(channel);
+        await cluster.PublishAsync(Define(channel, "welcome", new FollowTrigger(), Send("hello", "Welcome!")));
+        var friends = Enumerable.Range(1, 80).Select(i => $"T{i:D3}").ToArray();
+
+        await Task.WhenAll(friends.Select(id => cluster.Friend(channel, id).Follow(new FollowCommand { At = DateTimeOffset.UtcNow })));
+
+        // 80 pushes at 20 a second take 4 s; nothing here nudges a friend, so a retry left to a missed reminder tick
+        // would only come after the one-minute period.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (cluster.PushesFor(token).Count < friends.Length && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+        }
+
+        var sent = cluster.PushesFor(token).Select(p => p.Recipients.Single()).ToHashSet();
+        var missing = friends.Where(f => !sent.Contains(f)).ToArray();
+        var details = await Task.WhenAll(missing.Take(3).Select(async id =>
+        {
+            var snapshot = await cluster.Friend(channel, id).GetSnapshot();
+            return $"{id}: due {string.Join(",", snapshot.Enrollments.Select(e => e.DueAt.ToString("HH:mm:ss.fff")))} now {DateTimeOffset.UtcNow:HH:mm:ss.fff}; " +
+                string.Join(" | ", snapshot.History.TakeLast(3).Select(h => $"{h.Kind} {h.Detail}"));
+        }));
+        Assert.True(missing.Length == 0, $"{missing.Length} of {friends.Length} not pushed after 30 s: {string.Join(" // ", details)}");
+    }
+}
+
+/// <summary>
+/// A push limit of 20 a second with a 100 ms wait for a permit, so most of a burst is throttled and retried within
+/// 50 ms; the reminder period is a minute, so a retry that missed its reminder tick would stand out.
+/// </summary>
+public sealed class ThrottledRetryLineCluster : LineDeliveryCluster
+{
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+    [
+        new("Stepcast:RateLimits:Push:Limit", "20"),
+        new("Stepcast:Delivery:MaxPermitWait", "00:00:00.100"),
+        new("Stepcast:Engine:ThrottledRetryDelay", "00:00:00.050"),
+        new("Stepcast:Engine:ReminderRetryPeriod", "00:01:00"),
+    ];
+}
