@@ -37,7 +37,7 @@ public sealed class LineClientRegistrationTests
         {
             ["Line:ApiBaseUrl"] = baseUrl,
             ["Line:DataApiBaseUrl"] = baseUrl,
-            ["Line:Timeout"] = "00:00:03",
+            ["Line:Timeout"] = "00:00:08",
             ["Line:MaxConnections"] = "2",
         });
         var client = host.Services.GetRequiredService<ILineMessagingClient>();
@@ -53,8 +53,8 @@ public sealed class LineClientRegistrationTests
             .Select(i => client.PushAsync("token", new LinePushRequest($"U{i}", [LineMessage.Text("hi")]), Guid.NewGuid()))
             .ToArray();
 
-        // While all ten are waiting (each gives up after 3 s), two connections are open, not ten.
-        await Eventually.UntilAsync(() => Task.FromResult(Connections()), count => count >= 2, TimeSpan.FromSeconds(2));
+        // While all ten are waiting (each gives up after 8 s), two connections are open, not ten.
+        await Eventually.UntilAsync(() => Task.FromResult(Connections()), count => count >= 2, TimeSpan.FromSeconds(5));
         await Task.Delay(TimeSpan.FromMilliseconds(500));
         Assert.Equal(2, Connections());
         Assert.All(await Task.WhenAll(calls), result => Assert.Equal(LineResultKind.Timeout, result.Kind));
