@@ -40,6 +40,12 @@ public sealed class FriendGrain(
     ClickTokens clickTokens) : Grain, IFriendGrain, IRemindable
 {
     private const string WakeUpReminder = "wake-up";
+
+    /// <summary>
+    /// How long one run of due steps keeps retrying a send refused a rate-limit permit itself: well under Orleans' 30 s
+    /// call timeout, so the reminder tick or call that started the run is answered in time.
+    /// </summary>
+    private static readonly TimeSpan ThrottledRetryWindow = TimeSpan.FromSeconds(20);
     private const int RecentEventIdLimit = 64;
     private const int SeenEventLimit = 100;
     private const int RecentSendLimit = FrequencyCap.MaxMessages;
@@ -359,7 +365,7 @@ public sealed class FriendGrain(
 
         // Each pass delivers the sends that are due; a send may lead to more instant steps and sends.
         // Passes bound a chain of instant steps; a retry after a refused permit is the same step, and is bounded by
-        // time instead: within one reminder period it waits here, past that the reminder takes over.
+        // time instead: for ThrottledRetryWindow it waits here, past that the reminder takes over.
         var started = Now;
         var passes = 0;
         while (passes < 100)
@@ -368,7 +374,7 @@ public sealed class FriendGrain(
             _throttledRetryAt = null;
             var now = Now;
             var atSend = await AdvanceDueRunsAsync(now);
-            var retryingThrottled = throttledRetryAt is not null && now - started < _options.ReminderRetryPeriod;
+            var retryingThrottled = throttledRetryAt is not null && now - started < ThrottledRetryWindow;
             if (atSend.Count == 0)
             {
                 if (retryingThrottled && throttledRetryAt > now)
