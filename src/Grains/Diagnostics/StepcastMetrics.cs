@@ -38,10 +38,10 @@ public sealed class StepcastMetrics : IDisposable
         _activeFriends = _meter.CreateUpDownCounter<long>(
             "stepcast.friends.active", "{activation}", "Friend grains activated in this process.");
         _storageBatchRows = _meter.CreateHistogram<long>(
-            "stepcast.storage.batch.rows", "{row}", "Friend state rows per PostgreSQL statement, by kind (read, write): near 1 when idle, toward 256 when the store is the bottleneck.",
+            "stepcast.storage.batch.rows", "{row}", "Rows per statement of the batched PostgreSQL stores, by kind (read, write for friend state; reminder-read, reminder-write): near 1 when idle, toward 256 when the database is the bottleneck.",
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
         _storageBatchDuration = _meter.CreateHistogram<double>(
-            "stepcast.storage.batch.duration", "s", "Time of one friend state statement on PostgreSQL, by kind (read, write).",
+            "stepcast.storage.batch.duration", "s", "Time of one statement of the batched PostgreSQL stores, by kind (read, write, reminder-read, reminder-write).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
         _meter.CreateObservableGauge("stepcast.quota.used", ObserveQuotaUsed, "{message}", "Messages counted against the channel's monthly quota, as last reported.");
         _meter.CreateObservableGauge("stepcast.quota.remaining", ObserveQuotaRemaining, "{message}", "Messages left in the channel's monthly quota, as last reported.");
@@ -69,7 +69,7 @@ public sealed class StepcastMetrics : IDisposable
 
     public void FriendDeactivated() => _activeFriends.Add(-1);
 
-    /// <summary>One statement of the batched friend state store: how many rows it carried and how long it took.</summary>
+    /// <summary>One statement of a batched PostgreSQL store (friend state, reminders): how many rows it carried and how long it took.</summary>
     public void StorageBatch(string kind, int rows, TimeSpan elapsed)
     {
         var tag = new KeyValuePair<string, object?>("kind", kind);

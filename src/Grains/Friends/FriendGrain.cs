@@ -55,7 +55,7 @@ public sealed class FriendGrain(
     private ScenarioInterpreter _interpreter = null!;
     private FriendStatsTracker _stats = null!;
     private IGrainReminder? _reminder;
-    /// <summary>The earliest retry of a send refused a rate-limit permit in the current pass of due steps.</summary>
+    /// <summary>The earliest retry of a send refused a rate-limit permit in the current pass of due steps (set by DeliverAsync).</summary>
     private DateTimeOffset? _throttledRetryAt;
     /// <summary>The due time the reminder is known to be registered for; null when unknown (fresh activation).</summary>
     private DateTimeOffset? _reminderDueAt;
@@ -368,6 +368,7 @@ public sealed class FriendGrain(
         // time instead: for ThrottledRetryWindow it waits here, past that the reminder takes over.
         var started = Now;
         var passes = 0;
+        _throttledRetryAt = null;
         while (passes < 100)
         {
             var throttledRetryAt = _throttledRetryAt;

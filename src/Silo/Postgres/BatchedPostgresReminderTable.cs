@@ -107,7 +107,7 @@ public sealed class BatchedPostgresReminderTable : IReminderTable, IAsyncDisposa
     public async Task<string?> UpsertRow(ReminderEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        var upsert = new PendingUpsert(entry);
+        var upsert = new PendingUpsert(entry, entry.GrainId.ToString());
         _upserts.Enqueue(upsert);
         var version = await upsert.Done.Task;
         return version.ToString(CultureInfo.InvariantCulture);
@@ -252,11 +252,11 @@ public sealed class BatchedPostgresReminderTable : IReminderTable, IAsyncDisposa
         _ => DateTime.SpecifyKind(time, DateTimeKind.Utc),
     };
 
-    private sealed class PendingUpsert(ReminderEntry entry) : IPendingStatement
+    private sealed class PendingUpsert(ReminderEntry entry, string grainId) : IPendingStatement
     {
         public ReminderEntry Entry { get; } = entry;
-        public string GrainId { get; } = entry.GrainId.ToString();
-        public string Key { get; } = KeyOf(entry.GrainId.ToString(), entry.ReminderName);
+        public string GrainId { get; } = grainId;
+        public string Key { get; } = KeyOf(grainId, entry.ReminderName);
         public TaskCompletionSource<int> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public void Fail(Exception exception) => Done.TrySetException(exception);
     }
