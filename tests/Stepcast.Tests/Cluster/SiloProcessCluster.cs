@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -64,8 +62,8 @@ public sealed class SiloProcessCluster : IAsyncDisposable
             ["Stepcast__Topology"] = "Cluster",
             ["Stepcast__Cluster__ClusterId"] = _clusterId,
             ["Stepcast__Cluster__ServiceId"] = _clusterId,
-            ["Stepcast__Cluster__SiloPort"] = FreePort().ToString(),
-            ["Stepcast__Cluster__GatewayPort"] = FreePort().ToString(),
+            ["Stepcast__Cluster__SiloPort"] = LoopbackPorts.Free().ToString(),
+            ["Stepcast__Cluster__GatewayPort"] = LoopbackPorts.Free().ToString(),
             ["Stepcast__Cluster__SiloName"] = name,
             // Probes, metrics and the dashboard: any free port, taken by Kestrel itself so it cannot race the others.
             ["Urls"] = "http://127.0.0.1:0",
@@ -95,20 +93,30 @@ public sealed class SiloProcessCluster : IAsyncDisposable
     /// Waits until <paramref name="count"/> silos are active in the membership table. At start-up
     /// (<paramref name="restartExited"/>), a silo process that exited is started again: on a saturated 2-core machine
     /// a silo still joining can miss its probes, be voted dead and stop itself, which is Orleans doing its job, not
-    /// what the test is about.
+    /// what the test is about. So is a silo still not active <see cref="StuckJoinLimit"/> after its launch: CI once
+    /// saw a joining silo and an active one time out every call between them for two minutes.
     /// </summary>
     public async Task WaitForActiveSilosAsync(int count, bool restartExited = false)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
+        var limit = TimeSpan.FromSeconds(180);
+        var deadline = DateTime.UtcNow + limit;
         var restarts = 0;
         await using var dataSource = NpgsqlDataSource.Create(_connectionString);
         while (true)
         {
             await using var command = dataSource.CreateCommand(
-                "select count(*) from orleansmembershiptable where deploymentid = $1 and status = 3");
+                "select siloname from orleansmembershiptable where deploymentid = $1 and status = 3");
             command.Parameters.AddWithValue(_clusterId);
-            var active = Convert.ToInt32(await command.ExecuteScalarAsync());
-            if (active == count)
+            var activeNames = new List<string>();
+            await using (var reader = await command.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    activeNames.Add(reader.GetString(0));
+                }
+            }
+
+            if (activeNames.Count == count)
             {
                 return;
             }
@@ -116,13 +124,16 @@ public sealed class SiloProcessCluster : IAsyncDisposable
             if (DateTime.UtcNow > deadline)
             {
                 throw new TimeoutException(
-                    $"{active} of {count} silos active after 120 s ({restarts} restarted). Last lines of each silo's log:\n"
+                    $"{activeNames.Count} of {count} silos active after {limit.TotalSeconds} s ({restarts} restarted; active: "
+                    + $"{string.Join(", ", activeNames)}). Last lines of each silo's log:\n"
                     + string.Join("\n", _silos.Select(s => $"-- {s.Name} (running: {s.IsRunning}): {s.LogTail(15)}")));
             }
 
             if (restartExited && restarts < 2 * count)
             {
-                foreach (var silo in _silos.Where(s => !s.IsRunning))
+                var stuck = _silos.Where(s => !s.IsRunning
+                    || (!activeNames.Contains(s.Name) && DateTime.UtcNow - s.LaunchedAt > StuckJoinLimit));
+                foreach (var silo in stuck.ToList())
                 {
                     restarts++;
                     silo.Restart();
@@ -132,6 +143,9 @@ public sealed class SiloProcessCluster : IAsyncDisposable
             await Task.Delay(250);
         }
     }
+
+    /// <summary>How long a silo may take to become active at start-up before it is started again.</summary>
+    private static readonly TimeSpan StuckJoinLimit = TimeSpan.FromSeconds(50);
 
     private async Task ConnectClientAsync()
     {
@@ -169,13 +183,6 @@ public sealed class SiloProcessCluster : IAsyncDisposable
             silo.Kill();
         }
     }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
 
 /// <summary>One Stepcast.Silo process, its output in a log file under the temp folder.</summary>
@@ -194,6 +201,10 @@ public sealed class SiloProcess
 
     public string Name { get; }
     public string LogPath { get; }
+
+    /// <summary>When the current generation was started.</summary>
+    public DateTime LaunchedAt { get; private set; }
+
     public bool IsRunning => !_process.HasExited;
 
     /// <summary>The exit code of the current generation once it has exited: 0 after a graceful shutdown.</summary>
@@ -264,6 +275,7 @@ public sealed class SiloProcess
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
+        LaunchedAt = DateTime.UtcNow;
         var log = new StreamWriter(LogPath, append: true) { AutoFlush = true };
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
 using Stepcast.Silo.Postgres;
 
@@ -105,7 +103,7 @@ public sealed class PostgresServer : IAsyncLifetime
             ["-D", _dataDirectory, "-U", Superuser, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
             throwOnError: true);
 
-        var port = FreeLoopbackPort();
+        var port = LoopbackPorts.Free();
         string[] settings =
         [
             $"-p {port}",
@@ -164,13 +162,6 @@ public sealed class PostgresServer : IAsyncLifetime
     }
 
     private string PgTool(string name) => Path.Combine(_binDirectory!, name);
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private Task RunAsync(string fileName, IReadOnlyList<string> arguments, bool throwOnError) =>
         RunAsync(fileName, arguments, throwOnError, _runAsPostgresUser);

@@ -80,7 +80,7 @@ public sealed class GracefulShutdownTests(PostgresServer postgres, ITestOutputHe
     {
         const string channel = "apidrain";
         await using var cluster = await SiloProcessCluster.StartAsync(postgres, silos: 2, ChannelSettings(channel));
-        var port = HealthEndpointTests.FreePort();
+        var port = LoopbackPorts.Free();
         using var api = HostProcess.Start("Stepcast.Api.dll", new Dictionary<string, string>
         {
             ["Urls"] = $"http://127.0.0.1:{port}",

@@ -1,10 +1,10 @@
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Stepcast.FakeLine;
 using Stepcast.Silo.Operations;
+using Stepcast.Tests.Infrastructure;
 
 namespace Stepcast.Tests.Operations;
 
@@ -18,8 +18,8 @@ public sealed class HealthEndpointTests
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
-            builder.UseSetting("Stepcast:Cluster:SiloPort", FreePort().ToString());
-            builder.UseSetting("Stepcast:Cluster:GatewayPort", FreePort().ToString());
+            builder.UseSetting("Stepcast:Cluster:SiloPort", LoopbackPorts.Free().ToString());
+            builder.UseSetting("Stepcast:Cluster:GatewayPort", LoopbackPorts.Free().ToString());
         }
     }
 
@@ -55,12 +55,5 @@ public sealed class HealthEndpointTests
         var refused = await http.SendAsync(new LineWebhookBody().Follow("Uhealth0002").ToSignedRequest("/webhooks/line/sandbox", Secret));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
         Assert.Contains("shutting down", await refused.Content.ReadAsStringAsync());
-    }
-
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+using Stepcast.Tests.Infrastructure;
 
 namespace Stepcast.Tests.Line.Contract;
 
@@ -67,7 +66,7 @@ public sealed class PrismFixture : IAsyncLifetime
 
         public static PrismProcess Start(string prism, string spec)
         {
-            var port = FreePort();
+            var port = LoopbackPorts.Free();
             var startInfo = new ProcessStartInfo(prism)
             {
                 RedirectStandardOutput = true,
@@ -151,12 +150,5 @@ public sealed class PrismFixture : IAsyncLifetime
         }
 
         private string Output() => string.Join('\n', _output);
-
-        private static int FreePort()
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
     }
 }
