@@ -36,6 +36,16 @@ public sealed class EngineOptions
     /// </summary>
     public TimeSpan ThrottledRetryDelay { get; set; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// How long one run of due steps keeps retrying a throttled send within the call that started it, which holds
+    /// the friend meanwhile. Past it the friend wakes itself for the next retry. At most 25 s: Orleans' grain call
+    /// timeout is 30 s, and the reminder tick or call that started the run must be answered in time.
+    /// </summary>
+    public TimeSpan ThrottledRetryWindow { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>The longest <see cref="ThrottledRetryWindow"/> allowed.</summary>
+    public static readonly TimeSpan MaxThrottledRetryWindow = TimeSpan.FromSeconds(25);
+
     /// <summary>While a scenario is paused, how often its runs look again whether it has been resumed.</summary>
     public TimeSpan PausedRecheckInterval { get; set; } = TimeSpan.FromMinutes(5);
 

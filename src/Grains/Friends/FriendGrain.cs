@@ -41,11 +41,6 @@ public sealed class FriendGrain(
 {
     private const string WakeUpReminder = "wake-up";
 
-    /// <summary>
-    /// How long one run of due steps keeps retrying a send refused a rate-limit permit itself: well under Orleans' 30 s
-    /// call timeout, so the reminder tick or call that started the run is answered in time.
-    /// </summary>
-    private static readonly TimeSpan ThrottledRetryWindow = TimeSpan.FromSeconds(20);
     private const int RecentEventIdLimit = 64;
     private const int SeenEventLimit = 100;
     private const int RecentSendLimit = FrequencyCap.MaxMessages;
@@ -60,6 +55,9 @@ public sealed class FriendGrain(
     /// <summary>The due time the reminder is known to be registered for; null when unknown (fresh activation).</summary>
     private DateTimeOffset? _reminderDueAt;
     private bool _reminderKnownAbsent;
+    /// <summary>The activation's own wake-up for a step due within one reminder period (see <see cref="ArmWakeUp"/>).</summary>
+    private IGrainTimer? _wakeTimer;
+    private DateTimeOffset? _wakeAt;
     /// <summary>Auto-replies accepted with their command and not yet sent; never persisted (see the class remarks).</summary>
     private readonly Queue<PendingReply> _pendingReplies = new();
     /// <summary>Quota reservations to commit (true) or release (false) once the outcome that decides it is stored.</summary>
@@ -365,7 +363,7 @@ public sealed class FriendGrain(
 
         // Each pass delivers the sends that are due; a send may lead to more instant steps and sends.
         // Passes bound a chain of instant steps; a retry after a refused permit is the same step, and is bounded by
-        // time instead: for ThrottledRetryWindow it waits here, past that the reminder takes over.
+        // time instead: for ThrottledRetryWindow it waits here, past that the activation's wake-up timer takes over.
         var started = Now;
         var passes = 0;
         _throttledRetryAt = null;
@@ -375,7 +373,7 @@ public sealed class FriendGrain(
             _throttledRetryAt = null;
             var now = Now;
             var atSend = await AdvanceDueRunsAsync(now);
-            var retryingThrottled = throttledRetryAt is not null && now - started < ThrottledRetryWindow;
+            var retryingThrottled = throttledRetryAt is not null && now - started < _options.ThrottledRetryWindow;
             if (atSend.Count == 0)
             {
                 if (retryingThrottled && throttledRetryAt > now)
@@ -412,6 +410,13 @@ public sealed class FriendGrain(
         }
 
         await PersistAsync();
+        if (passes < 100 && NextDueAt() is { } next && next <= Now)
+        {
+            // Came due while the outcome was being stored (a throttled retry a few milliseconds on): nobody else runs
+            // it. A chain of instant steps cut at 100 passes is left to the reminder rather than resumed at once.
+            WakeUpAt(next);
+        }
+
         LeaveMemoryIfIdle();
     }
 
@@ -929,17 +934,71 @@ public sealed class FriendGrain(
             _reminderDueAt = null;
             _reminderKnownAbsent = true;
         }
+
+        ArmWakeUp(due);
+    }
+
+    /// <summary>
+    /// A step due within one reminder period is woken by this activation's own timer, and its reminder stays a period
+    /// behind as the safety net for a crash. A reminder that close fired late or not at all under load: Orleans skips a
+    /// first tick that passed before its timer started, to the next period, and a tick that finds the friend busy
+    /// expires the same way; in a 100,000-friend burst with the rate limiter on, that was a one-minute tail. A step due
+    /// now needs neither: whoever made it due runs it.
+    /// </summary>
+    private void ArmWakeUp(DateTimeOffset? due)
+    {
+        var now = Now;
+        if (due is not { } at || at <= now || at - now > _options.ReminderRetryPeriod)
+        {
+            _wakeTimer?.Dispose();
+            (_wakeTimer, _wakeAt) = (null, null);
+            return;
+        }
+
+        WakeUpAt(at);
+    }
+
+    private void WakeUpAt(DateTimeOffset at)
+    {
+        if (_wakeAt == at)
+        {
+            return;
+        }
+
+        _wakeTimer?.Dispose();
+        _wakeAt = at;
+        var delay = at - Now;
+        _wakeTimer = this.RegisterGrainTimer(
+            static (self, _) => self.WakeUpAsync(), this,
+            new GrainTimerCreationOptions(delay > TimeSpan.Zero ? delay : TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+    }
+
+    private Task WakeUpAsync()
+    {
+        _wakeTimer?.Dispose();
+        (_wakeTimer, _wakeAt) = (null, null);
+        if (NextDueAt() is { } due && due <= Now)
+        {
+            return RunDueStepsAsync();
+        }
+
+        // Woken a moment early, or the step went away meanwhile.
+        ArmWakeUp(NextDueAt());
+        return Task.CompletedTask;
     }
 
     /// <summary>
     /// When the reminder for a step due at <paramref name="dueAt"/> fires: then, plus this friend's place in the wake
-    /// spread; or, for a step due now, one retry period on. A step due now is run by this activation straight away,
-    /// so its reminder is only the safety net for a crash before then, and need not fire at once and race the run.
+    /// spread; or, for a step due now or within one retry period, a period after it. This activation runs a step due
+    /// now straight away and wakes itself for one due soon (<see cref="ArmWakeUp"/>), so that reminder is only the
+    /// safety net for a crash before then, and need not fire at once and race the run.
     /// </summary>
     private DateTimeOffset ReminderTimeFor(DateTimeOffset dueAt)
     {
         var now = Now;
-        return dueAt > now ? dueAt + WakeSpread.OffsetFor(_key.LineUserId, _options.WakeSpread / Math.Max(1, _options.WaitCompression)) : now + _options.ReminderRetryPeriod;
+        return dueAt - now > _options.ReminderRetryPeriod
+            ? dueAt + WakeSpread.OffsetFor(_key.LineUserId, _options.WakeSpread / Math.Max(1, _options.WaitCompression))
+            : (dueAt > now ? dueAt : now) + _options.ReminderRetryPeriod;
     }
 
     private async Task SetReminderAsync(DateTimeOffset dueAt)

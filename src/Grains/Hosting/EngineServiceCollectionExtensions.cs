@@ -26,7 +26,11 @@ public static class EngineServiceCollectionExtensions
     /// </remarks>
     public static IServiceCollection AddStepcastEngine(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<EngineOptions>().Bind(configuration.GetSection(EngineOptions.SectionName));
+        services.AddOptions<EngineOptions>().Bind(configuration.GetSection(EngineOptions.SectionName))
+            .Validate(
+                engine => engine.ThrottledRetryWindow >= TimeSpan.Zero && engine.ThrottledRetryWindow <= EngineOptions.MaxThrottledRetryWindow,
+                $"{EngineOptions.SectionName}:ThrottledRetryWindow must be between 0 and {EngineOptions.MaxThrottledRetryWindow} (Orleans' grain call timeout is 30 s).")
+            .ValidateOnStart();
         services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection(DeliveryOptions.SectionName));
         services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.SectionName));
         services.AddOptions<QuotaOptions>().Bind(configuration.GetSection(QuotaOptions.SectionName));

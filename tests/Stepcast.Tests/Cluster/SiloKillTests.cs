@@ -24,6 +24,9 @@ public sealed class SiloKillTests(PostgresServer postgres)
         {
             // A day lasts a second: the 20-day wait below is 20 s of real time.
             ["Stepcast__Engine__WaitCompression"] = "86400",
+            // A wait that short is run by each friend's own timer, with its reminder a retry period behind as the safety
+            // net: that net is what brings back the killed silo's friends, so keep it well inside the test's patience.
+            ["Stepcast__Engine__ReminderRetryPeriod"] = "00:00:15",
             ["Stepcast__Channels__0__ChannelId"] = Channel,
             ["Stepcast__Channels__0__ChannelSecret"] = "kill-channel-secret",
             ["Stepcast__Channels__0__AccessToken"] = "kill-channel-token",

@@ -13,7 +13,14 @@ namespace Stepcast.Tests.Delivery;
 public sealed class ThrottledRetryTests(ThrottledRetryLineCluster cluster) : IClassFixture<ThrottledRetryLineCluster>
 {
     [Fact]
-    public async Task Every_throttled_send_goes_out_at_the_limits_pace_without_waiting_for_a_reminder_period()
+    public Task Every_throttled_send_goes_out_at_the_limits_pace_without_waiting_for_a_reminder_period() =>
+        ThrottledBurstDrainsAsync(cluster);
+
+    /// <summary>
+    /// 80 friends throttled at 20 pushes a second, each with its own retries; nothing here nudges a friend, so a retry
+    /// left to a missed reminder tick would only come after the one-minute period.
+    /// </summary>
+    internal static async Task ThrottledBurstDrainsAsync(LineDeliveryCluster cluster)
     {
         var channel = NewChannel();
         var token = await cluster.RegisterLineChannelAsync(channel);
@@ -22,8 +29,7 @@ public sealed class ThrottledRetryTests(ThrottledRetryLineCluster cluster) : ICl
 
         await Task.WhenAll(friends.Select(id => cluster.Friend(channel, id).Follow(new FollowCommand { At = DateTimeOffset.UtcNow })));
 
-        // 80 pushes at 20 a second take 4 s; nothing here nudges a friend, so a retry left to a missed reminder tick
-        // would only come after the one-minute period.
+        // 80 pushes at 20 a second take 4 s.
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (cluster.PushesFor(token).Count < friends.Length && DateTime.UtcNow < deadline)
         {
@@ -43,6 +49,18 @@ public sealed class ThrottledRetryTests(ThrottledRetryLineCluster cluster) : ICl
 }
 
 /// <summary>
+/// A burst that outlasts the time one run may hold a friend retrying (<c>ThrottledRetryWindow</c>, 300 ms here against
+/// a 4 s drain): past it, every friend must wake itself for its next retry. Left to its reminder, a retry due within
+/// milliseconds was skipped to the next period: without the wake-up, 30 and 42 of 80 friends were still waiting at 30 s.
+/// </summary>
+public sealed class ThrottledPastTheRetryWindowTests(ShortRetryWindowLineCluster cluster) : IClassFixture<ShortRetryWindowLineCluster>
+{
+    [Fact]
+    public Task Sends_throttled_longer_than_one_run_may_hold_the_friend_still_go_out_at_the_limits_pace() =>
+        ThrottledRetryTests.ThrottledBurstDrainsAsync(cluster);
+}
+
+/// <summary>
 /// A push limit of 20 a second with a 100 ms wait for a permit, so most of a burst is throttled and retried within
 /// 50 ms; the reminder period is a minute, so a retry that missed its reminder tick would stand out.
 /// </summary>
@@ -53,6 +71,19 @@ public sealed class ThrottledRetryLineCluster : LineDeliveryCluster
         new("Stepcast:RateLimits:Push:Limit", "20"),
         new("Stepcast:Delivery:MaxPermitWait", "00:00:00.100"),
         new("Stepcast:Engine:ThrottledRetryDelay", "00:00:00.050"),
+        new("Stepcast:Engine:ReminderRetryPeriod", "00:01:00"),
+    ];
+}
+
+/// <summary>The same limits, with one run of due steps holding a throttled friend for at most 300 ms.</summary>
+public sealed class ShortRetryWindowLineCluster : LineDeliveryCluster
+{
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+    [
+        new("Stepcast:RateLimits:Push:Limit", "20"),
+        new("Stepcast:Delivery:MaxPermitWait", "00:00:00.100"),
+        new("Stepcast:Engine:ThrottledRetryDelay", "00:00:00.050"),
+        new("Stepcast:Engine:ThrottledRetryWindow", "00:00:00.300"),
         new("Stepcast:Engine:ReminderRetryPeriod", "00:01:00"),
     ];
 }

@@ -1,0 +1,38 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Stepcast.Grains;
+using Stepcast.Grains.Hosting;
+
+namespace Stepcast.Tests.Engine;
+
+public sealed class EngineOptionsTests
+{
+    [Theory]
+    [InlineData("00:00:26")]
+    [InlineData("-00:00:01")]
+    public async Task A_throttled_retry_window_outside_the_grain_call_timeout_stops_the_start_naming_the_setting(string value)
+    {
+        using var host = BuildHost(new() { ["Stepcast:Engine:ThrottledRetryWindow"] = value });
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        Assert.Contains("Stepcast:Engine:ThrottledRetryWindow", error.Message);
+    }
+
+    [Fact]
+    public void A_throttled_retry_window_within_it_is_taken()
+    {
+        using var host = BuildHost(new() { ["Stepcast:Engine:ThrottledRetryWindow"] = "00:00:05" });
+
+        Assert.Equal(TimeSpan.FromSeconds(5), host.Services.GetRequiredService<IOptions<EngineOptions>>().Value.ThrottledRetryWindow);
+    }
+
+    private static IHost BuildHost(Dictionary<string, string?> settings)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Services.AddStepcastEngine(builder.Configuration);
+        return builder.Build();
+    }
+}
