@@ -16,13 +16,15 @@ public sealed class FriendDirectoryState
 }
 
 /// <summary>
+/// Stored with the friends: on PostgreSQL a bucket's write then shares a statement and a commit with the friend writes
+/// in flight, where a single-row commit of its own was the costliest statement per follow (benchmarks/README.md).
 /// Reentrant so that additions arriving while a write is in flight share the next write (a group commit): a burst
 /// of new friends costs a few writes per bucket, not one each. Ids go to the open page; a full page is sealed into
 /// an <see cref="IFriendDirectoryPageGrain"/> before the bucket records it, so no id is ever only in memory.
 /// </summary>
 [Reentrant]
 public sealed class FriendDirectoryGrain(
-    [PersistentState("friend-directory")] IPersistentState<FriendDirectoryState> state) : Grain, IFriendDirectoryGrain
+    [PersistentState(FriendDirectory.BucketStateName, StorageNames.Friends)] IPersistentState<FriendDirectoryState> state) : Grain, IFriendDirectoryGrain
 {
     private long _changes;
     private long _saved;
@@ -103,7 +105,7 @@ public sealed class FriendDirectoryGrain(
 
 /// <summary>A sealed page of ids: stored once, then read by campaigns walking the directory.</summary>
 public sealed class FriendDirectoryPageGrain(
-    [PersistentState("friend-directory-page")] IPersistentState<FriendDirectoryPageState> state) : Grain, IFriendDirectoryPageGrain
+    [PersistentState(FriendDirectory.PageStateName, StorageNames.Friends)] IPersistentState<FriendDirectoryPageState> state) : Grain, IFriendDirectoryPageGrain
 {
     async Task IFriendDirectoryPageGrain.Store(ImmutableArray<string> lineUserIds)
     {

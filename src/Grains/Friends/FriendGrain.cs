@@ -333,7 +333,17 @@ public sealed class FriendGrain(
         if (!Friend.InDirectory)
         {
             // Listed before the first write: a crash in between leaves a listed id with no friend, which enrolls nobody.
-            await FriendDirectory.AddAsync(GrainFactory, _key);
+            try
+            {
+                await FriendDirectory.AddAsync(GrainFactory, _key);
+            }
+            catch
+            {
+                // As for a failed write (PersistAsync): the command has changed this activation's state already.
+                DeactivateOnIdle();
+                throw;
+            }
+
             Friend.InDirectory = true;
         }
 

@@ -39,6 +39,13 @@ public static class FriendDirectory
     /// </summary>
     public const int PageSize = 256;
 
+    /// <summary>The persisted state names of buckets and pages (stored with the friends, <see cref="StorageNames.Friends"/>).</summary>
+    public const string BucketStateName = "friend-directory";
+    public const string PageStateName = "friend-directory-page";
+
+    /// <summary>Earlier releases kept buckets and pages in the default grain storage (see docs/operations.md).</summary>
+    public static bool IsDirectoryState(string stateName) => stateName is BucketStateName or PageStateName;
+
     /// <summary>Buckets per channel. Part of the stored layout: changing it strands the friends already listed.</summary>
     public const int Buckets = 1024;
 

@@ -63,22 +63,23 @@ public sealed class BatchedPostgresGrainStorage : IGrainStorage, IAsyncDisposabl
     private readonly StepcastMetrics _metrics;
     private readonly StatementBatcher<PendingRead> _reads;
     private readonly StatementBatcher<PendingWrite> _writes;
-    private readonly IGrainStorage? _formerStore;
+    private readonly Func<string, IGrainStorage?>? _formerStoreFor;
 
-    /// <param name="formerStore">
-    /// Where these grains were stored before (Orleans' ADO.NET table), read when this table has no row for a grain, so
-    /// an existing database moves over friend by friend as each is next written. Null for a new database.
+    /// <param name="formerStoreFor">
+    /// Per state name, where such state was stored before (Orleans' ADO.NET table), read when this table has no row for
+    /// a grain, so an existing database moves over grain by grain as each is next written. Null (or a null store) for
+    /// state that was never stored elsewhere.
     /// </param>
     public BatchedPostgresGrainStorage(
         string connectionString, string serviceId, IGrainStorageSerializer serializer, StepcastMetrics metrics,
-        IGrainStorage? formerStore = null)
+        Func<string, IGrainStorage?>? formerStoreFor = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         _dataSource = NpgsqlDataSource.Create(connectionString);
         _serviceId = serviceId;
         _serializer = serializer;
         _metrics = metrics;
-        _formerStore = formerStore;
+        _formerStoreFor = formerStoreFor;
         _reads = new StatementBatcher<PendingRead>(ExecuteReadsAsync, static read => read.Key, allowSameKey: true);
         _writes = new StatementBatcher<PendingWrite>(ExecuteWritesAsync, static write => write.Key, allowSameKey: false);
     }
@@ -88,9 +89,9 @@ public sealed class BatchedPostgresGrainStorage : IGrainStorage, IAsyncDisposabl
         var read = new PendingRead(StateKey(stateName, grainId));
         _reads.Enqueue(read);
         var row = await read.Done.Task;
-        if (row is null && _formerStore is not null)
+        if (row is null && _formerStoreFor?.Invoke(stateName) is { } formerStore)
         {
-            await _formerStore.ReadStateAsync(stateName, grainId, grainState);
+            await formerStore.ReadStateAsync(stateName, grainId, grainState);
             // Not in this table yet: the first write inserts the row here.
             grainState.ETag = null;
             return;

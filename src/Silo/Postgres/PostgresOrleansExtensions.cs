@@ -8,6 +8,7 @@ using Orleans.Serialization;
 using Orleans.Storage;
 using Stepcast.Grains;
 using Stepcast.Grains.Diagnostics;
+using Stepcast.Grains.Friends;
 
 namespace Stepcast.Silo.Postgres;
 
@@ -67,14 +68,21 @@ public static class PostgresOrleansExtensions
                 silo.AddStepcastGrainStorage(FormerFriendsStorageName, connectionString);
             }
 
-            silo.Services.AddGrainStorage(FriendsStorageName, (services, _) => new BatchedPostgresGrainStorage(
-                connectionString,
-                services.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
-                // Orleans' binary format: a friend's state is read and written on every step, and JSON cost a quarter
-                // of the CPU of the embedded host's ingest when it was profiled.
-                new OrleansGrainStorageSerializer(services.GetRequiredService<Serializer>()),
-                services.GetRequiredService<StepcastMetrics>(),
-                moving ? services.GetRequiredKeyedService<IGrainStorage>(FormerFriendsStorageName) : null));
+            silo.Services.AddGrainStorage(FriendsStorageName, (services, _) =>
+            {
+                var formerFriends = moving ? services.GetRequiredKeyedService<IGrainStorage>(FormerFriendsStorageName) : null;
+                // Directory buckets and pages were in the default store until they joined the friends: what this table
+                // lacks of them is read from there, whichever way the friends moved.
+                var formerDirectory = services.GetRequiredKeyedService<IGrainStorage>(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME);
+                return new BatchedPostgresGrainStorage(
+                    connectionString,
+                    services.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
+                    // Orleans' binary format: a friend's state is read and written on every step, and JSON cost a
+                    // quarter of the CPU of the embedded host's ingest when it was profiled.
+                    new OrleansGrainStorageSerializer(services.GetRequiredService<Serializer>()),
+                    services.GetRequiredService<StepcastMetrics>(),
+                    stateName => FriendDirectory.IsDirectoryState(stateName) ? formerDirectory : formerFriends);
+            });
         }
         else
         {

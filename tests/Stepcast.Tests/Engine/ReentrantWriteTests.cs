@@ -33,7 +33,8 @@ public sealed class ReentrantWriteTests : IAsyncLifetime
         {
             silo.Services.AddGrainStorage(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, (services, _) =>
                 _store.Using(services.GetRequiredService<Serializer>()));
-            silo.AddMemoryGrainStorage(StorageNames.Friends);
+            // Directory buckets are stored with the friends, the quota in the default store: both here.
+            silo.Services.AddGrainStorage(StorageNames.Friends, (services, _) => _store.Using(services.GetRequiredService<Serializer>()));
             silo.UseInMemoryReminderService();
             silo.AddFakeTimeEngine(clock, new SandboxDeliveryRecorder(clock));
         });

@@ -6,6 +6,7 @@ using Orleans.Serialization;
 using Orleans.Storage;
 using Orleans.TestingHost;
 using Stepcast.Grains.Diagnostics;
+using Stepcast.Grains.Friends;
 using Stepcast.Silo.Postgres;
 using Stepcast.Tests.Infrastructure;
 
@@ -210,7 +211,7 @@ public sealed class PostgresClusterTests(PostgresServer postgres, PostgresCluste
         var adoNet = services.GetRequiredKeyedService<IGrainStorage>(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME);
         await using var moving = new BatchedPostgresGrainStorage(
             postgres.ConnectionString, cluster.Options.ServiceId, new OrleansGrainStorageSerializer(services.GetRequiredService<Serializer>()),
-            services.GetRequiredService<StepcastMetrics>(), formerStore: adoNet);
+            services.GetRequiredService<StepcastMetrics>(), formerStoreFor: _ => adoNet);
         var before = GrainId.Create("stepcast-test", Guid.NewGuid().ToString("N"));
         await adoNet.WriteStateAsync("friend", before, new GrainState<ProbeState>(new ProbeState { Value = "stored by ADO.NET" }));
 
@@ -230,6 +231,26 @@ public sealed class PostgresClusterTests(PostgresServer postgres, PostgresCluste
         var never = new GrainState<ProbeState>();
         await moving.ReadStateAsync("friend", GrainId.Create("stepcast-test", Guid.NewGuid().ToString("N")), never);
         Assert.False(never.RecordExists);
+    }
+
+    [Fact]
+    public async Task A_directory_bucket_an_earlier_release_kept_in_the_default_store_is_read_there_and_moves_to_the_friends_table()
+    {
+        var cluster = await clusterFixture.StartAsync(postgres);
+        var adoNet = cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME);
+        var bucket = FriendDirectory.Bucket(cluster.Client, $"moving-{Guid.NewGuid():N}", 7);
+        // As an earlier release left it: the open page in Orleans' ADO.NET table, written by the default store.
+        await adoNet.WriteStateAsync(FriendDirectory.BucketStateName, bucket.GetGrainId(),
+            new GrainState<FriendDirectoryState>(new FriendDirectoryState { LineUserIds = ["Uold1", "Uold2"] }));
+
+        Assert.Equal(["Uold1", "Uold2"], (await bucket.List(null, 10)).ToArray());
+        await bucket.Add("Unew");
+
+        // Read by the other silo's friends store: from its own table this time (a row read from the former store has no ETag).
+        var moved = new GrainState<FriendDirectoryState>();
+        await FriendsStore(cluster, 1).ReadStateAsync(FriendDirectory.BucketStateName, bucket.GetGrainId(), moved);
+        Assert.NotNull(moved.ETag);
+        Assert.Equal(["Unew", "Uold1", "Uold2"], moved.State?.LineUserIds);
     }
 
     [Fact]
