@@ -33,18 +33,21 @@ public sealed class BatchedPostgresReminderTable : IReminderTable, IAsyncDisposa
         RETURNING r.GrainId, r.ReminderName, r.Version
         """;
 
-    private const string RemoveSql = """
+    // The service id is a column of the batch, not a constant, in the statements joined to a batch: see the note on
+    // BatchedPostgresGrainStorage's statements (a new table without statistics was scanned whole per batch).
+    private const string BatchServiceIds = "array_fill($1::varchar, ARRAY[cardinality($2::text[])])";
+
+    private const string RemoveSql = $"""
         DELETE FROM OrleansRemindersTable t
-        USING unnest($2::text[], $3::text[], $4::integer[]) AS i(GrainId, ReminderName, Version)
-        WHERE t.ServiceId = $1 AND t.GrainId = i.GrainId AND t.ReminderName = i.ReminderName AND t.Version = i.Version
+        USING unnest({BatchServiceIds}, $2::text[], $3::text[], $4::integer[]) AS i(ServiceId, GrainId, ReminderName, Version)
+        WHERE t.ServiceId = i.ServiceId AND t.GrainId = i.GrainId AND t.ReminderName = i.ReminderName AND t.Version = i.Version
         RETURNING t.GrainId, t.ReminderName
         """;
 
-    private const string ReadRowsSql = """
+    private const string ReadRowsSql = $"""
         SELECT t.GrainId, t.ReminderName, t.StartTime, t.Period, t.Version FROM OrleansRemindersTable t
-        JOIN unnest($2::text[], $3::text[]) AS i(GrainId, ReminderName)
-            ON t.GrainId = i.GrainId AND t.ReminderName = i.ReminderName
-        WHERE t.ServiceId = $1
+        JOIN unnest({BatchServiceIds}, $2::text[], $3::text[]) AS i(ServiceId, GrainId, ReminderName)
+            ON t.ServiceId = i.ServiceId AND t.GrainId = i.GrainId AND t.ReminderName = i.ReminderName
         """;
 
     private const string ReadGrainSql = $"SELECT {Columns} FROM OrleansRemindersTable WHERE ServiceId = $1 AND GrainId = $2";
@@ -66,7 +69,7 @@ public sealed class BatchedPostgresReminderTable : IReminderTable, IAsyncDisposa
     public BatchedPostgresReminderTable(string connectionString, string serviceId, StepcastMetrics metrics)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        _dataSource = NpgsqlDataSource.Create(connectionString);
+        _dataSource = PostgresBatching.CreateDataSource(connectionString);
         _serviceId = serviceId;
         _metrics = metrics;
         // A grain waits for each reminder call before its next, so one key never has two calls queued; the check

@@ -1,3 +1,5 @@
+using Npgsql;
+
 namespace Stepcast.Silo.Postgres;
 
 /// <summary>How the batched PostgreSQL stores (grain state, reminders) group their statements.</summary>
@@ -8,6 +10,19 @@ public static class PostgresBatching
 
     /// <summary>Statements in flight per kind of statement; later requests queue and go in the next batch.</summary>
     public const int MaxStatementsInFlight = 4;
+
+    /// <summary>
+    /// The data source of a batched store. Its statements join a batch of keys to a table by primary key, and a nested
+    /// loop of index lookups is always the plan wanted; without statistics (a new table) the planner estimated a few
+    /// hundred rows where there were tens of thousands, and hashed the whole table against each batch instead. So hash
+    /// and merge joins are off on these connections only: the other statements here read one key or one ring range.
+    /// </summary>
+    public static NpgsqlDataSource CreateDataSource(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        builder.Options = $"{builder.Options} -c enable_hashjoin=off -c enable_mergejoin=off".Trim();
+        return NpgsqlDataSource.Create(builder.ConnectionString);
+    }
 }
 
 internal interface IPendingStatement
