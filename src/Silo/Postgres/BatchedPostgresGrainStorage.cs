@@ -22,15 +22,9 @@ namespace Stepcast.Silo.Postgres;
 /// </remarks>
 public sealed class BatchedPostgresGrainStorage : IGrainStorage, IAsyncDisposable
 {
-    // The batch's keys are joined to the table with the service id as one of the batch's columns, never as a constant:
-    // before the table has statistics (a new database) the planner took "ServiceId = $1" for selective, read every
-    // row of the service and matched the batch against them, which halved ingest in a fresh database. Joined on both
-    // columns of the primary key, each row of the batch is one index lookup whatever the statistics say.
-    private const string BatchKeys = "array_fill($1::varchar, ARRAY[cardinality($2::text[])])";
-
     private const string ReadSql = $"""
         SELECT t.StateKey, t.Version, t.Payload
-        FROM unnest({BatchKeys}, $2::text[]) AS i(ServiceId, StateKey)
+        FROM unnest({PostgresBatching.ServiceIdPerKey}, $2::text[]) AS i(ServiceId, StateKey)
         JOIN StepcastGrainState t ON t.ServiceId = i.ServiceId AND t.StateKey = i.StateKey
         """;
 
@@ -38,7 +32,7 @@ public sealed class BatchedPostgresGrainStorage : IGrainStorage, IAsyncDisposabl
     // insert only if absent. The rows returned are the ones written, with their new versions.
     private const string WriteSql = $"""
         WITH input AS (
-            SELECT * FROM unnest({BatchKeys}, $2::text[], $3::integer[], $4::bytea[]) AS i(ServiceId, StateKey, Expected, Payload)
+            SELECT * FROM unnest({PostgresBatching.ServiceIdPerKey}, $2::text[], $3::integer[], $4::bytea[]) AS i(ServiceId, StateKey, Expected, Payload)
         ),
         updated AS (
             UPDATE StepcastGrainState t

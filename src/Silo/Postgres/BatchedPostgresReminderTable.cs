@@ -33,20 +33,17 @@ public sealed class BatchedPostgresReminderTable : IReminderTable, IAsyncDisposa
         RETURNING r.GrainId, r.ReminderName, r.Version
         """;
 
-    // The service id is a column of the batch, not a constant, in the statements joined to a batch: see the note on
-    // BatchedPostgresGrainStorage's statements (a new table without statistics was scanned whole per batch).
-    private const string BatchServiceIds = "array_fill($1::varchar, ARRAY[cardinality($2::text[])])";
-
+    // Joined to a batch on the whole primary key: see PostgresBatching.ServiceIdPerKey.
     private const string RemoveSql = $"""
         DELETE FROM OrleansRemindersTable t
-        USING unnest({BatchServiceIds}, $2::text[], $3::text[], $4::integer[]) AS i(ServiceId, GrainId, ReminderName, Version)
+        USING unnest({PostgresBatching.ServiceIdPerKey}, $2::text[], $3::text[], $4::integer[]) AS i(ServiceId, GrainId, ReminderName, Version)
         WHERE t.ServiceId = i.ServiceId AND t.GrainId = i.GrainId AND t.ReminderName = i.ReminderName AND t.Version = i.Version
         RETURNING t.GrainId, t.ReminderName
         """;
 
     private const string ReadRowsSql = $"""
         SELECT t.GrainId, t.ReminderName, t.StartTime, t.Period, t.Version FROM OrleansRemindersTable t
-        JOIN unnest({BatchServiceIds}, $2::text[], $3::text[]) AS i(ServiceId, GrainId, ReminderName)
+        JOIN unnest({PostgresBatching.ServiceIdPerKey}, $2::text[], $3::text[]) AS i(ServiceId, GrainId, ReminderName)
             ON t.ServiceId = i.ServiceId AND t.GrainId = i.GrainId AND t.ReminderName = i.ReminderName
         """;
 

@@ -12,6 +12,14 @@ public static class PostgresBatching
     public const int MaxStatementsInFlight = 4;
 
     /// <summary>
+    /// The service id ($1) once per key of the batch ($2): the batch joins its table on the whole primary key with the
+    /// service id as a column of the batch, never as a constant. Before a table has statistics the planner took
+    /// "ServiceId = $1" for selective and read every row of the service per batch, which halved ingest in a fresh
+    /// database (benchmarks/README.md).
+    /// </summary>
+    public const string ServiceIdPerKey = "array_fill($1::varchar, ARRAY[cardinality($2::text[])])";
+
+    /// <summary>
     /// The data source of a batched store. Its statements join a batch of keys to a table by primary key, and a nested
     /// loop of index lookups is always the plan wanted; without statistics (a new table) the planner estimated a few
     /// hundred rows where there were tens of thousands, and hashed the whole table against each batch instead. So hash
