@@ -159,12 +159,13 @@ public sealed class BatchedPostgresGrainStorage : IGrainStorage, IAsyncDisposabl
             }
         }
 
+        // Counted before the callers resume, so a count read after a write sees it.
+        _metrics.StorageBatch("read", batch.Count, Stopwatch.GetElapsedTime(started));
+
         foreach (var read in batch)
         {
             read.Done.TrySetResult(rows.TryGetValue(read.Key, out var row) ? row : null);
         }
-
-        _metrics.StorageBatch("read", batch.Count, Stopwatch.GetElapsedTime(started));
     }
 
     private async Task ExecuteWritesAsync(IReadOnlyList<PendingWrite> batch)
@@ -184,6 +185,9 @@ public sealed class BatchedPostgresGrainStorage : IGrainStorage, IAsyncDisposabl
             }
         }
 
+        // Counted before the callers resume, so a count read after a write sees it.
+        _metrics.StorageBatch("write", batch.Count, Stopwatch.GetElapsedTime(started));
+
         foreach (var write in batch)
         {
             if (written.TryGetValue(write.Key, out var version))
@@ -200,8 +204,6 @@ public sealed class BatchedPostgresGrainStorage : IGrainStorage, IAsyncDisposabl
                     storedEtag: "unknown", currentEtag: expected ?? "none"));
             }
         }
-
-        _metrics.StorageBatch("write", batch.Count, Stopwatch.GetElapsedTime(started));
     }
 
     private sealed class PendingRead(string key) : IPendingStatement

@@ -176,6 +176,9 @@ public sealed class BatchedPostgresReminderTable : IReminderTable, IAsyncDisposa
             }
         }
 
+        // Counted before the callers resume, so a count read after a write sees it.
+        _metrics.StorageBatch("reminder-write", batch.Count, Stopwatch.GetElapsedTime(started));
+
         foreach (var upsert in batch)
         {
             if (versions.TryGetValue(upsert.Key, out var version))
@@ -187,8 +190,6 @@ public sealed class BatchedPostgresReminderTable : IReminderTable, IAsyncDisposa
                 upsert.Done.TrySetException(new InvalidOperationException($"Upserting reminder {upsert.Key}: PostgreSQL returned no row for it."));
             }
         }
-
-        _metrics.StorageBatch("reminder-write", batch.Count, Stopwatch.GetElapsedTime(started));
     }
 
     private async Task ExecuteRemovesAsync(IReadOnlyList<PendingRemove> batch)
@@ -209,12 +210,13 @@ public sealed class BatchedPostgresReminderTable : IReminderTable, IAsyncDisposa
             }
         }
 
+        // Counted before the callers resume, so a count read after a write sees it.
+        _metrics.StorageBatch("reminder-write", batch.Count, Stopwatch.GetElapsedTime(started));
+
         foreach (var remove in batch)
         {
             remove.Done.TrySetResult(removed.Contains(remove.Key));
         }
-
-        _metrics.StorageBatch("reminder-write", batch.Count, Stopwatch.GetElapsedTime(started));
     }
 
     private async Task ExecuteReadsAsync(IReadOnlyList<PendingRead> batch)
@@ -230,6 +232,9 @@ public sealed class BatchedPostgresReminderTable : IReminderTable, IAsyncDisposa
             entries = await ReadEntriesAsync(command);
         }
 
+        // Counted before the callers resume, so a count read after a write sees it.
+        _metrics.StorageBatch("reminder-read", batch.Count, Stopwatch.GetElapsedTime(started));
+
         var found = entries.ToDictionary(e => KeyOf(e.GrainId.ToString(), e.ReminderName), StringComparer.Ordinal);
         foreach (var read in batch)
         {
@@ -238,8 +243,6 @@ public sealed class BatchedPostgresReminderTable : IReminderTable, IAsyncDisposa
                 ? new ReminderEntry { GrainId = entry.GrainId, ReminderName = entry.ReminderName, StartAt = entry.StartAt, Period = entry.Period, ETag = entry.ETag }
                 : null);
         }
-
-        _metrics.StorageBatch("reminder-read", batch.Count, Stopwatch.GetElapsedTime(started));
     }
 
     private static NpgsqlParameter<string[]> TextArray(IEnumerable<string> values) =>
