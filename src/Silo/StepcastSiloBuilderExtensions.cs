@@ -1,13 +1,15 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using Orleans.Providers;
+using Orleans.Runtime.Hosting;
 using Orleans.Serialization;
 using Orleans.Storage;
 using Stepcast.Grains;
 using Stepcast.Grains.Hosting;
 using Stepcast.Grains.Stats;
+using Stepcast.Silo.Embedded;
 using Stepcast.Silo.Postgres;
 
 namespace Stepcast.Silo;
@@ -27,11 +29,12 @@ public static class StepcastSiloBuilderExtensions
                 // Ports are settings here too, so two embedded hosts (or a load run beside a test run) can share a machine.
                 var local = ClusterSettings.From(configuration);
                 silo.UseLocalhostClustering(local.SiloPort, local.GatewayPort);
-                // Orleans' binary serializer rather than the memory provider's default Newtonsoft.Json: in a profile
-                // of the embedded ingest, serialising friend state as JSON was about a quarter of the host's CPU.
-                silo.AddMemoryGrainStorageAsDefault(UseBinaryStateSerializer);
-                silo.AddMemoryGrainStorage(StorageNames.Friends, UseBinaryStateSerializer);
-                silo.UseInMemoryReminderService();
+                // State and reminders in this process's memory, not in Orleans' storage and reminder grains: one
+                // process is the whole cluster here, and each of those grain calls cost messaging and a copy.
+                silo.Services.AddGrainStorage(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, (services, _) => InProcessStorage(services));
+                silo.Services.AddGrainStorage(StorageNames.Friends, (services, _) => InProcessStorage(services));
+                silo.AddReminders();
+                silo.Services.AddSingleton<IReminderTable, InProcessReminderTable>();
                 break;
             case StepcastTopology.Cluster:
                 var cluster = ClusterSettings.From(configuration);
@@ -55,8 +58,10 @@ public static class StepcastSiloBuilderExtensions
         return silo.AddStepcastEngineServices(configuration);
     }
 
-    private static void UseBinaryStateSerializer(OptionsBuilder<MemoryGrainStorageOptions> options) =>
-        options.Configure<Serializer>((memory, serializer) => memory.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
+    // Orleans' binary serializer rather than Newtonsoft.Json, the memory provider's default: in a profile of the
+    // embedded ingest, serialising friend state as JSON was about a quarter of the host's CPU.
+    private static InProcessGrainStorage InProcessStorage(IServiceProvider services) =>
+        new(new OrleansGrainStorageSerializer(services.GetRequiredService<Serializer>()));
 
     public const string FriendStateStoreKey = "Stepcast:Postgres:FriendStateStore";
 
