@@ -368,6 +368,28 @@ public sealed class FriendGrain(
 
     private async Task RunDueStepsAsync()
     {
+        try
+        {
+            await RunDueStepsOnceAsync();
+        }
+        catch (Exception exception)
+        {
+            // The run stopped before arming its wake-up (a reminder registration or a grain call failed): without one,
+            // a step due now or within seconds would wait for the reminder, a whole period. A failed state write has
+            // already dropped this activation, and its timer with it, so this never loops on a storage outage.
+            logger.LogWarning(exception, "A run of due steps for {FriendKey} failed; trying again shortly", _key);
+            if (NextDueAt() is { } next)
+            {
+                var soonest = Now + _options.ThrottledRetryDelay;
+                WakeUpAt(next > soonest ? next : soonest);
+            }
+
+            throw;
+        }
+    }
+
+    private async Task RunDueStepsOnceAsync()
+    {
         // First: a reply token lasts about a minute, while due pushes may take seconds of retries.
         await SendPendingRepliesAsync();
 
@@ -927,7 +949,7 @@ public sealed class FriendGrain(
         {
             // Moved later (or away from a step already run): follow it. A step due now keeps the safety net set above
             // rather than rewriting the reminder row on every write of the run.
-            if (later > Now && _reminderDueAt != ReminderTimeFor(later))
+            if (later > Now && _reminderDueAt != ReminderTimeFor(later) && !SafetyNetCovers(later))
             {
                 await SetReminderAsync(later);
             }
@@ -1010,6 +1032,14 @@ public sealed class FriendGrain(
             ? dueAt + WakeSpread.OffsetFor(_key.LineUserId, _options.WakeSpread / Math.Max(1, _options.WaitCompression))
             : (dueAt > now ? dueAt : now) + _options.ReminderRetryPeriod;
     }
+
+    /// <summary>
+    /// True when the step is due within one reminder period, so this activation's timer wakes it, and the reminder
+    /// already set fires after it: moving that safety net on each throttled retry (every few seconds of a burst) was a
+    /// reminder write per retry.
+    /// </summary>
+    private bool SafetyNetCovers(DateTimeOffset dueAt) =>
+        dueAt - Now <= _options.ReminderRetryPeriod && _reminderDueAt is { } fires && fires > dueAt;
 
     private async Task SetReminderAsync(DateTimeOffset dueAt)
     {
