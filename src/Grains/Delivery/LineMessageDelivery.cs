@@ -78,6 +78,9 @@ public sealed partial class LineMessageDelivery(
                     return new DeliveryOutcome(DeliveryStatus.QuotaExhausted, Describe(last));
                 case LineResultKind.Rejected:
                     return new DeliveryOutcome(DeliveryStatus.Rejected, Describe(last));
+                case LineResultKind.NotSent:
+                    // Nothing reached LINE, as with a refused permit: back in line within seconds, not a retry period.
+                    return new DeliveryOutcome(DeliveryStatus.Throttled, Describe(last));
             }
 
             if (attempt == _options.MaxAttempts)
@@ -122,7 +125,7 @@ public sealed partial class LineMessageDelivery(
             return DeliveryOutcome.Delivered;
         }
 
-        if (first.Kind is not (LineResultKind.ServerError or LineResultKind.Timeout or LineResultKind.NetworkError))
+        if (first.Kind is not (LineResultKind.ServerError or LineResultKind.Timeout or LineResultKind.NetworkError or LineResultKind.NotSent))
         {
             return new DeliveryOutcome(DeliveryStatus.Rejected, Describe(first));
         }

@@ -21,7 +21,8 @@ public sealed class LineClientOptions
 
     /// <summary>
     /// How long one call may take before it is reported as <see cref="LineResultKind.Timeout"/>. Kept well below
-    /// Orleans' default grain call timeout (30 s) so a slow LINE does not turn into a grain timeout.
+    /// Orleans' default grain call timeout (30 s) so a slow LINE does not turn into a grain timeout. A call first
+    /// waits at most as long again for a turn (<see cref="MaxConnections"/>), else it is <see cref="LineResultKind.NotSent"/>.
     /// </summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 

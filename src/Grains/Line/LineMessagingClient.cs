@@ -26,12 +26,14 @@ public sealed partial class LineMessagingClient : ILineMessagingClient
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly string _apiBase;
+    private readonly LineConnectionGate _gate;
 
     public LineMessagingClient(
         HttpClient httpClient,
         IOptions<LineClientOptions> options,
         TimeProvider? timeProvider = null,
-        ILogger<LineMessagingClient>? logger = null)
+        ILogger<LineMessagingClient>? logger = null,
+        LineConnectionGate? gate = null)
     {
         ArgumentNullException.ThrowIfNull(httpClient);
         ArgumentNullException.ThrowIfNull(options);
@@ -40,6 +42,7 @@ public sealed partial class LineMessagingClient : ILineMessagingClient
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger<LineMessagingClient>.Instance;
         _apiBase = _options.ApiBaseUrl.AbsoluteUri.TrimEnd('/');
+        _gate = gate ?? new LineConnectionGate(options);
     }
 
     /// <inheritdoc />
@@ -189,6 +192,19 @@ public sealed partial class LineMessagingClient : ILineMessagingClient
             request.Content.Headers.ContentType = JsonContentType;
         }
 
+        // A turn first, within the same allowance: a call that never got one never left this process.
+        using (var waited = new CancellationTokenSource(_options.Timeout, _timeProvider))
+        using (var waitLinked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, waited.Token))
+        {
+            if (!await _gate.EnterAsync(waitLinked.Token).ConfigureAwait(false))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var notSent = new LineSendResult { Kind = LineResultKind.NotSent, ErrorMessage = "no connection to LINE came free in time" };
+                LogFailure(operation, notSent);
+                return (notSent, []);
+            }
+        }
+
         // Our own timeout (rather than HttpClient.Timeout alone) lets us tell "LINE is slow" from "the caller gave up".
         using var timeout = new CancellationTokenSource(_options.Timeout, _timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
@@ -215,6 +231,10 @@ public sealed partial class LineMessagingClient : ILineMessagingClient
         {
             LogNetworkError(_logger, operation, exception.GetType().Name, exception.Message);
             return (new LineSendResult { Kind = LineResultKind.NetworkError, ErrorMessage = exception.Message }, []);
+        }
+        finally
+        {
+            _gate.Leave();
         }
     }
 
@@ -295,7 +315,7 @@ public sealed partial class LineMessagingClient : ILineMessagingClient
     private void LogFailure(string operation, LineSendResult result)
     {
         // Rate limiting and retry-key replays are expected under load; logging them as warnings would flood the log.
-        if (result.Kind is LineResultKind.RateLimited or LineResultKind.AlreadyAccepted)
+        if (result.Kind is LineResultKind.RateLimited or LineResultKind.AlreadyAccepted or LineResultKind.NotSent)
         {
             LogExpectedFailure(_logger, operation, result.Kind, result.StatusCode, result.RequestId);
         }

@@ -29,4 +29,10 @@ public enum LineResultKind
 
     /// <summary>The connection failed (refused, reset, DNS); like a timeout, retry with the same retry key.</summary>
     NetworkError = 7,
+
+    /// <summary>
+    /// No turn among this process's calls to LINE (<see cref="LineClientOptions.MaxConnections"/>) came free within
+    /// <see cref="LineClientOptions.Timeout"/>: the request never left, so it may be retried with or without its key.
+    /// </summary>
+    NotSent = 8,
 }

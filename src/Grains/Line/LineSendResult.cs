@@ -46,7 +46,7 @@ public sealed record LineSendResult
     /// retryable: it lasts until the month (or the plan) changes, which is a channel-level decision.
     /// </summary>
     public bool IsRetryable => Kind is LineResultKind.RateLimited or LineResultKind.ServerError
-        or LineResultKind.Timeout or LineResultKind.NetworkError;
+        or LineResultKind.Timeout or LineResultKind.NetworkError or LineResultKind.NotSent;
 }
 
 /// <summary>One entry of LINE's error <c>details</c> array.</summary>

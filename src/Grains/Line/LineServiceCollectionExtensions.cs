@@ -16,6 +16,7 @@ public static class LineServiceCollectionExtensions
         services.AddOptions<LineClientOptions>().BindConfiguration(LineClientOptions.SectionName)
             .Validate(options => options.MaxConnections > 0, $"{LineClientOptions.SectionName}:MaxConnections must be at least 1.")
             .ValidateOnStart();
+        services.AddSingleton<LineConnectionGate>();
         services.AddHttpClient<ILineMessagingClient, LineMessagingClient>(client =>
                 // LineClientOptions.Timeout is enforced per call; this only stops HttpClient's own 100 s default interfering.
                 client.Timeout = Timeout.InfiniteTimeSpan)

@@ -57,7 +57,12 @@ public sealed class LineClientRegistrationTests
         await Eventually.UntilAsync(() => Task.FromResult(Connections()), count => count >= 2, TimeSpan.FromSeconds(5));
         await Task.Delay(TimeSpan.FromMilliseconds(500));
         Assert.Equal(2, Connections());
-        Assert.All(await Task.WhenAll(calls), result => Assert.Equal(LineResultKind.Timeout, result.Kind));
+
+        // The two sent time out (LINE may have them); the others never left, and say so.
+        var results = await Task.WhenAll(calls);
+        Assert.True(results.Count(r => r.Kind == LineResultKind.Timeout) >= 2);
+        Assert.Contains(results, r => r.Kind == LineResultKind.NotSent);
+        Assert.All(results, r => Assert.True(r.Kind is LineResultKind.Timeout or LineResultKind.NotSent, r.Kind.ToString()));
         lock (accepted)
         {
             accepted.ForEach(connection => connection.Dispose());

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Stepcast.FakeLine;
 using Stepcast.Grains.Line;
@@ -151,6 +152,34 @@ public sealed class LineMessagingClientTests(FakeLineServerFixture fixture) : IC
         Assert.Equal(LineResultKind.ServerError, result.Kind);
         Assert.Equal(500, result.StatusCode);
         Assert.Empty(DeliveriesOf(token));
+    }
+
+    [Fact]
+    public async Task A_call_that_gets_no_turn_within_the_timeout_is_not_sent_and_never_reaches_line()
+    {
+        var options = Options.Create(new LineClientOptions
+        {
+            ApiBaseUrl = new Uri(Server.BaseUrl),
+            DataApiBaseUrl = new Uri(Server.BaseUrl),
+            Timeout = TimeSpan.FromMilliseconds(300),
+            MaxConnections = 1,
+        });
+        var gate = new LineConnectionGate(options);
+        var client = new LineMessagingClient(new HttpClient(), options, gate: gate);
+        var token = NewToken();
+
+        // Another call holds the only turn.
+        Assert.True(await gate.EnterAsync(CancellationToken.None));
+        var waited = await client.PushAsync(token, new LinePushRequest("U1", Hello), Guid.NewGuid());
+        Assert.Equal(LineResultKind.NotSent, waited.Kind);
+        Assert.True(waited.IsRetryable);
+        Assert.Empty(DeliveriesOf(token));
+
+        // Once it is free, calls go out one after another: each gives its turn back.
+        gate.Leave();
+        Assert.Equal(LineResultKind.Accepted, (await client.PushAsync(token, new LinePushRequest("U1", Hello), Guid.NewGuid())).Kind);
+        Assert.Equal(LineResultKind.Accepted, (await client.PushAsync(token, new LinePushRequest("U2", Hello), Guid.NewGuid())).Kind);
+        Assert.Equal(2, DeliveriesOf(token).Count);
     }
 
     [Fact]
