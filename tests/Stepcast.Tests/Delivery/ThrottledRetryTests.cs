@@ -10,6 +10,7 @@ namespace Stepcast.Tests.Delivery;
 /// fall due while its reminder was being stored, and Orleans skipped that first tick to the next period: a
 /// 20,000-friend load run left ~150 friends waiting a minute for it.
 /// </summary>
+[Collection(ThrottledDrainCollection.Name)]
 public sealed class ThrottledRetryTests(ThrottledRetryLineCluster cluster) : IClassFixture<ThrottledRetryLineCluster>
 {
     [Fact]
@@ -53,6 +54,7 @@ public sealed class ThrottledRetryTests(ThrottledRetryLineCluster cluster) : ICl
 /// a 4 s drain): past it, every friend must wake itself for its next retry. Left to its reminder, a retry due within
 /// milliseconds was skipped to the next period: without the wake-up, 30 and 42 of 80 friends were still waiting at 30 s.
 /// </summary>
+[Collection(ThrottledDrainCollection.Name)]
 public sealed class ThrottledPastTheRetryWindowTests(ShortRetryWindowLineCluster cluster) : IClassFixture<ShortRetryWindowLineCluster>
 {
     [Fact]
@@ -86,4 +88,16 @@ public sealed class ShortRetryWindowLineCluster : LineDeliveryCluster
         new("Stepcast:Engine:ThrottledRetryWindow", "00:00:00.300"),
         new("Stepcast:Engine:ReminderRetryPeriod", "00:01:00"),
     ];
+}
+
+/// <summary>
+/// The drains above time a burst against a 30 s deadline, so they run alone, after the parallel tests: twice in one
+/// day's full runs, while a dozen clusters started at once on two cores, one friend of 80 sat idle with its retry due
+/// and nothing sent until the deadline. It never happened with the machine to themselves (8 runs beside two CPU hogs),
+/// and the cause was not found; see the closing note of session 8.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ThrottledDrainCollection
+{
+    public const string Name = "Throttled drains, run alone";
 }
