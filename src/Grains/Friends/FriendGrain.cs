@@ -84,12 +84,31 @@ public sealed class FriendGrain(
         _metrics = ServiceProvider.GetRequiredService<StepcastMetrics>();
         _metrics.FriendActivated();
         RememberStoredRetryKeys();
+
+        // The activation that armed a wake-up may be gone without running its step (moved, or dropped as a duplicate
+        // while a silo joined): its timer went with it, and the reminder is a period behind. Whatever brought the
+        // friend back wakes it for a step due now or soon; the caller's own command, if it runs the step first, wins.
+        if (NextDueAt() is { } due && due - Now <= _options.ReminderRetryPeriod)
+        {
+            WakeUpAt(due);
+        }
+
         return Task.CompletedTask;
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _metrics?.FriendDeactivated();
+        if (_wakeAt is not null && reason.ReasonCode is not (DeactivationReasonCode.ApplicationRequested
+            or DeactivationReasonCode.ApplicationError or DeactivationReasonCode.Migrating))
+        {
+            // Taken away by the runtime (collected, a duplicate, its silo stopping) with a step due soon: its timer goes
+            // with it and the reminder is a period behind, so a call to itself brings up the next activation, which
+            // runs what is due and wakes itself for the rest. Not when the friend left on its own (a failed write: the
+            // reminder retries that), nor when it migrates (the new activation wakes itself as it starts).
+            this.AsReference<IFriendGrain>().RunDueStepsInBackground().Ignore();
+        }
+
         return Task.CompletedTask;
     }
 
@@ -979,11 +998,17 @@ public sealed class FriendGrain(
     /// </summary>
     private void ArmWakeUp(DateTimeOffset? due)
     {
-        var now = Now;
-        if (due is not { } at || at <= now || at - now > _options.ReminderRetryPeriod)
+        if (due is not { } at || at - Now > _options.ReminderRetryPeriod)
         {
             _wakeTimer?.Dispose();
             (_wakeTimer, _wakeAt) = (null, null);
+            return;
+        }
+
+        if (at <= Now && _wakeTimer is null)
+        {
+            // Due now with no wake-up pending: whoever made it due runs it (the run in progress, or a command's
+            // background run). A pending wake-up is kept, re-armed for now: this write may not be a run's.
             return;
         }
 
@@ -1014,8 +1039,14 @@ public sealed class FriendGrain(
             return RunDueStepsAsync();
         }
 
-        // Woken a moment early, or the step went away meanwhile.
-        ArmWakeUp(NextDueAt());
+        // Woken a moment early (a timer may fire a fraction of a millisecond before its time), or the step moved.
+        // Not through ArmWakeUp: by the time it reads the clock the step may be due, and with no timer pending it
+        // would leave the step to a run nobody is making (one friend in 80 of a throttled burst waited a minute so).
+        if (NextDueAt() is { } next && next - Now <= _options.ReminderRetryPeriod)
+        {
+            WakeUpAt(next);
+        }
+
         return Task.CompletedTask;
     }
 
