@@ -19,9 +19,6 @@ public sealed class InProcessGrainStorage(IGrainStorageSerializer serializer) : 
 {
     private readonly ConcurrentDictionary<string, StoredState> _states = new(StringComparer.Ordinal);
 
-    /// <summary>The number of grain states held (cleared ones included), for diagnostics and tests.</summary>
-    public int Count => _states.Count;
-
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         if (_states.TryGetValue(StateKey(stateName, grainId), out var stored))

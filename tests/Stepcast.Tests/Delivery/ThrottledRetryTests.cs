@@ -1,5 +1,6 @@
 using Orleans.Core.Internal;
 using Orleans.Runtime;
+using Stepcast.FakeLine;
 using Stepcast.Grains.Friends;
 using Stepcast.Grains.Scenarios;
 using static Stepcast.Tests.Engine.Scenario;
@@ -22,12 +23,7 @@ public sealed class ThrottledRetryTests(ThrottledRetryLineCluster cluster) : ICl
     [Fact]
     public async Task A_step_due_soon_still_goes_out_when_the_activation_that_was_to_wake_it_is_gone()
     {
-        var channel = NewChannel();
-        var token = await cluster.RegisterLineChannelAsync(channel);
-        // 20 minutes at the cluster's wait compression (600×) is 2 s: within the 1-minute reminder period, so only
-        // the activation's own timer wakes the friend for it.
-        await cluster.PublishAsync(Define(channel, "later", new FollowTrigger(),
-            new WaitStep { Id = "wait", Minutes = 20 }, Send("hello", "A little later")));
+        var (channel, token) = await PublishStepDueInTwoSecondsAsync();
         var friend = cluster.Friend(channel, "U-moved");
         await friend.Follow(new FollowCommand { At = DateTimeOffset.UtcNow });
 
@@ -38,36 +34,50 @@ public sealed class ThrottledRetryTests(ThrottledRetryLineCluster cluster) : ICl
         Assert.Single(snapshot.Enrollments);
 
         // Without a wake-up armed on activation, the reminder would send it a minute after the due time.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (cluster.PushesFor(token).Count == 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(200);
-        }
-
-        Assert.Single(cluster.PushesFor(token));
+        Assert.Single(await PushesWithinAsync(token, 1, TimeSpan.FromSeconds(20)));
     }
 
     [Fact]
     public async Task A_step_due_soon_still_goes_out_when_the_runtime_collects_the_friend_and_nobody_calls_it()
     {
-        var channel = NewChannel();
-        var token = await cluster.RegisterLineChannelAsync(channel);
-        await cluster.PublishAsync(Define(channel, "later", new FollowTrigger(),
-            new WaitStep { Id = "wait", Minutes = 20 }, Send("hello", "A little later")));
+        var (channel, token) = await PublishStepDueInTwoSecondsAsync();
         await cluster.Friend(channel, "U-collected").Follow(new FollowCommand { At = DateTimeOffset.UtcNow });
 
         // Every idle activation goes, this friend's with its wake-up timer; then nothing calls the friend.
         await cluster.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
         Assert.Empty(cluster.PushesFor(token));
 
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (cluster.PushesFor(token).Count == 0 && DateTime.UtcNow < deadline)
+        Assert.Single(await PushesWithinAsync(token, 1, TimeSpan.FromSeconds(20)));
+    }
+
+    /// <summary>
+    /// A scenario whose send follows a 20-minute wait, 2 s at the cluster's wait compression (600×): within the
+    /// 1-minute reminder period, so only the friend's own wake-up timer sends it on time.
+    /// </summary>
+    private async Task<(string Channel, string Token)> PublishStepDueInTwoSecondsAsync()
+    {
+        var channel = NewChannel();
+        var token = await cluster.RegisterLineChannelAsync(channel);
+        await cluster.PublishAsync(Define(channel, "later", new FollowTrigger(),
+            new WaitStep { Id = "wait", Minutes = 20 }, Send("hello", "A little later")));
+        return (channel, token);
+    }
+
+    /// <summary>The channel's pushes once there are <paramref name="count"/> of them, or when <paramref name="limit"/> is up.</summary>
+    internal static async Task<IReadOnlyList<FakeLineDelivery>> PushesWithinAsync(
+        LineDeliveryCluster cluster, string token, int count, TimeSpan limit)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (cluster.PushesFor(token).Count < count && DateTime.UtcNow < deadline)
         {
             await Task.Delay(200);
         }
 
-        Assert.Single(cluster.PushesFor(token));
+        return cluster.PushesFor(token);
     }
+
+    private Task<IReadOnlyList<FakeLineDelivery>> PushesWithinAsync(string token, int count, TimeSpan limit) =>
+        PushesWithinAsync(cluster, token, count, limit);
 
     /// <summary>
     /// 80 friends throttled at 20 pushes a second, each with its own retries; nothing here nudges a friend, so a retry
@@ -83,13 +93,8 @@ public sealed class ThrottledRetryTests(ThrottledRetryLineCluster cluster) : ICl
         await Task.WhenAll(friends.Select(id => cluster.Friend(channel, id).Follow(new FollowCommand { At = DateTimeOffset.UtcNow })));
 
         // 80 pushes at 20 a second take 4 s.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (cluster.PushesFor(token).Count < friends.Length && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(200);
-        }
-
-        var sent = cluster.PushesFor(token).Select(p => p.Recipients.Single()).ToHashSet();
+        var pushes = await PushesWithinAsync(cluster, token, friends.Length, TimeSpan.FromSeconds(30));
+        var sent = pushes.Select(p => p.Recipients.Single()).ToHashSet();
         var missing = friends.Where(f => !sent.Contains(f)).ToArray();
         var details = await Task.WhenAll(missing.Take(3).Select(async id =>
         {
