@@ -63,6 +63,11 @@ public sealed class FriendGrain(
     /// <summary>Quota reservations to commit (true) or release (false) once the outcome that decides it is stored.</summary>
     private readonly List<(Guid RetryKey, bool Commit)> _quotaSettlements = [];
     private StepcastMetrics? _metrics;
+    /// <summary>
+    /// Sends due now that joined a multicast group before the command's write (see <see cref="JoinMulticastEarlyAsync"/>):
+    /// their quota is reserved and their run's batch id is the group's; the run confirms them once the group is sealed.
+    /// </summary>
+    private readonly Dictionary<Guid, MulticastEnlistment> _joinedEarly = [];
     /// <summary>The retry keys of pending sends as last read from or written to storage.</summary>
     private HashSet<Guid> _storedRetryKeys = [];
 
@@ -348,7 +353,8 @@ public sealed class FriendGrain(
     /// </summary>
     private async Task<SignalResult> AcceptAsync(ImmutableArray<string> entered, PendingReply? reply = null)
     {
-        await AdvanceDueRunsAsync(Now);
+        var atSend = await AdvanceDueRunsAsync(Now);
+        await JoinMulticastEarlyAsync(atSend);
         if (!Friend.InDirectory)
         {
             // Listed before the first write: a crash in between leaves a listed id with no friend, which enrolls nobody.
@@ -359,6 +365,7 @@ public sealed class FriendGrain(
             catch
             {
                 // As for a failed write (PersistAsync): the command has changed this activation's state already.
+                LeaveEarlyGroups();
                 DeactivateOnIdle();
                 throw;
             }
@@ -366,7 +373,16 @@ public sealed class FriendGrain(
             Friend.InDirectory = true;
         }
 
-        await PersistAsync();
+        try
+        {
+            await PersistAsync();
+        }
+        catch
+        {
+            LeaveEarlyGroups();
+            throw;
+        }
+
         if (reply is not null)
         {
             // Only once the command (and its event id) is stored: a failed write makes LINE redeliver, and that one replies.
@@ -384,6 +400,47 @@ public sealed class FriendGrain(
 
         return new SignalResult { Accepted = true, EnteredScenarios = entered };
     }
+
+    /// <summary>
+    /// A send the command made due that may go by multicast is cleared (caps, quota) and joins its multicast group now,
+    /// so the batch id is stored with the command's own write rather than with one of its own: one write per welcomed
+    /// follow fewer, where PostgreSQL's time per follow is mostly friend writes (benchmarks/README.md).
+    /// </summary>
+    private async Task JoinMulticastEarlyAsync(List<(Enrollment Run, ScenarioDefinition Scenario)> atSend)
+    {
+        var candidates = atSend.Where(c => c.Run.SendAttempts == 0 && !_joinedEarly.ContainsKey(c.Run.PendingRetryKey!.Value)
+            && ChoosesRoute(c.Run, SendOf(c.Run, c.Scenario))).ToList();
+        if (candidates.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var (run, scenario) in await ClearForSendingAsync(candidates, Now))
+        {
+            var send = SendOf(run, scenario);
+            var enlistment = coalescer.Join(_key.ChannelId, _key.LineUserId, run.ScenarioId, run.Version, send.Id, send.Messages);
+            run.PendingBatchId = enlistment.BatchId;
+            _joinedEarly[run.PendingRetryKey!.Value] = enlistment;
+        }
+    }
+
+    /// <summary>
+    /// The runs that joined a group early and will not confirm to it (the write failed, or the run no longer stands at
+    /// that send): out of their groups, and their reservations back.
+    /// </summary>
+    private void LeaveEarlyGroups()
+    {
+        foreach (var (retryKey, enlistment) in _joinedEarly)
+        {
+            coalescer.Withdraw(enlistment);
+            Quota.Release(retryKey).Ignore();
+        }
+
+        _joinedEarly.Clear();
+    }
+
+    private static SendStep SendOf(Enrollment run, ScenarioDefinition scenario) =>
+        (SendStep)ScenarioInterpreter.StepOf(scenario, run.StepId!)!;
 
     private async Task RunDueStepsAsync()
     {
@@ -460,6 +517,8 @@ public sealed class FriendGrain(
             }
         }
 
+        // A run that joined a group with its command and no longer stands at that send (the friend blocked meanwhile).
+        LeaveEarlyGroups();
         await PersistAsync();
         if (passes < 100 && NextDueAt() is { } next && next <= Now)
         {
@@ -523,7 +582,7 @@ public sealed class FriendGrain(
 
     private async Task DeliverAsync(Enrollment run, ScenarioDefinition scenario)
     {
-        var send = (SendStep)ScenarioInterpreter.StepOf(scenario, run.StepId!)!;
+        var send = SendOf(run, scenario);
         var values = PersonalisationValues();
         var request = new DeliveryRequest
         {
@@ -592,7 +651,27 @@ public sealed class FriendGrain(
     /// </summary>
     private async Task<DeliveryOutcome?> DeliverCoalescedAsync(Enrollment run, SendStep send)
     {
-        if (run.PendingBatchId is null)
+        if (_joinedEarly.Remove(run.PendingRetryKey!.Value, out var early))
+        {
+            Guid? sealedAs;
+            try
+            {
+                sealedAs = await early.Sealed;
+            }
+            catch (Exception exception)
+            {
+                logger.LogWarning(exception, "Could not form a multicast batch for step {StepId} of {ScenarioId}; pushing", send.Id, run.ScenarioId);
+                sealedAs = null;
+            }
+
+            if (sealedAs != run.PendingBatchId)
+            {
+                // Alone in its window, or no batch was formed: the stored id names a batch that does not exist.
+                run.PendingBatchId = null;
+                return await PushAloneAsync(run);
+            }
+        }
+        else if (run.PendingBatchId is null)
         {
             if (!ChoosesRoute(run, send))
             {
@@ -628,7 +707,7 @@ public sealed class FriendGrain(
             }
         }
 
-        var outcome = await GrainFactory.GetGrain<IMulticastBatchGrain>(run.PendingBatchId.Value).Deliver(_key.LineUserId);
+        var outcome = await GrainFactory.GetGrain<IMulticastBatchGrain>(run.PendingBatchId!.Value).Deliver(_key.LineUserId);
         if (outcome.Status == DeliveryStatus.NotInBatch)
         {
             run.PendingBatchId = null;
@@ -647,7 +726,7 @@ public sealed class FriendGrain(
         && coalescer.Enabled && !send.TrackClicks && !send.Messages.Any(MessagePersonalizer.IsPersonalized);
 
     private bool StoresRouteBeforeSending(Enrollment run, ScenarioDefinition scenario) =>
-        ChoosesRoute(run, (SendStep)ScenarioInterpreter.StepOf(scenario, run.StepId!)!);
+        ChoosesRoute(run, SendOf(run, scenario));
 
     /// <summary>Stores that this send goes as a push of its own, then tells the caller to push.</summary>
     private async Task<DeliveryOutcome?> PushAloneAsync(Enrollment run)
@@ -672,7 +751,15 @@ public sealed class FriendGrain(
         var sendsThisPass = new List<DateTimeOffset>();
         foreach (var (run, scenario) in atSend)
         {
-            var send = (SendStep)ScenarioInterpreter.StepOf(scenario, run.StepId!)!;
+            if (_joinedEarly.ContainsKey(run.PendingRetryKey!.Value))
+            {
+                // Cleared when it joined its group, with the command that made it due.
+                sendsThisPass.Add(now);
+                cleared.Add((run, scenario));
+                continue;
+            }
+
+            var send = SendOf(run, scenario);
             if (run.SendAttempts == 0 && !scenario.IgnoreFrequencyCap && !caps.IsDefaultOrEmpty)
             {
                 var sentSoFar = Friend.RecentSends.Concat(sendsThisPass).ToList();

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Stepcast.FakeLine;
+using Stepcast.Grains.Delivery;
+using Stepcast.Grains.Delivery.Multicast;
 using Stepcast.Grains.Friends;
 using Stepcast.Grains.Scenarios;
 using Stepcast.Tests.Infrastructure;
@@ -32,6 +34,16 @@ public sealed class MulticastCoalescingTests(CoalescingLineCluster cluster, Xuni
         var now = DateTimeOffset.UtcNow;
         await Task.WhenAll(friends.Select(id => cluster.Friend(channel, id).Enroll(new EnrollCommand { ScenarioId = "sale", At = now })));
         return await cluster.DriveUntilAsync(channel, friends, s => s.Enrollments.IsEmpty, Patience);
+    }
+
+    [Fact]
+    public async Task A_batch_id_stored_by_a_friend_for_a_group_that_never_formed_a_batch_sends_that_friend_nothing()
+    {
+        // A friend stores its group's batch id before the group is sealed; a group sealed with one member (or lost
+        // with its silo) never creates the batch, and the friend must hear "not in batch" and push on its own.
+        var outcome = await cluster.Grains.GetGrain<IMulticastBatchGrain>(Guid.NewGuid()).Deliver("U-alone");
+
+        Assert.Equal(DeliveryStatus.NotInBatch, outcome.Status);
     }
 
     [Fact]

@@ -34,6 +34,7 @@ public sealed class MulticastBatchGrain(
     IOptions<DeliveryOptions> options) : Grain, IMulticastBatchGrain
 {
     private static readonly DeliveryOutcome NotInBatch = new(DeliveryStatus.NotInBatch, "confirmed after the batch was sealed");
+    private static readonly DeliveryOutcome NeverCreated = new(DeliveryStatus.NotInBatch, "the batch was never formed");
 
     private readonly HashSet<string> _confirmed = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _sealed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -54,7 +55,13 @@ public sealed class MulticastBatchGrain(
 
     async Task<DeliveryOutcome> IMulticastBatchGrain.Deliver(string lineUserId)
     {
-        var batch = state.State.Batch ?? throw new InvalidOperationException("The batch was never created.");
+        if (state.State.Batch is not { } batch)
+        {
+            // A friend stores its group's batch id before the group is sealed (MulticastCoalescer.Join); a group that
+            // was sealed without a batch (one member) or lost with its silo never creates it, so the friend pushes.
+            return NeverCreated;
+        }
+
         if (state.State.Recipients is null)
         {
             if (!batch.LineUserIds.Contains(lineUserId))

@@ -21,7 +21,16 @@ public sealed class MulticastCoalescer(IGrainFactory grains, TimeProvider timePr
     /// Joins the open group for this step (opening one if needed) and returns the batch it was sealed into, or
     /// null when the friend should push on its own.
     /// </summary>
-    public async Task<Guid?> EnlistAsync(
+    public Task<Guid?> EnlistAsync(
+        string channelId, string lineUserId, string scenarioId, int version, string stepId, ImmutableArray<LineMessage> messages) =>
+        Join(channelId, lineUserId, scenarioId, version, stepId, messages).Sealed;
+
+    /// <summary>
+    /// Joins the open group for this step and answers at once with the id its batch will have, so the friend can store
+    /// it with a write it makes anyway; <see cref="MulticastEnlistment.Sealed"/> then says whether the batch was formed
+    /// under that id (or null: push alone). A member that cannot store the id withdraws (<see cref="Withdraw"/>).
+    /// </summary>
+    public MulticastEnlistment Join(
         string channelId, string lineUserId, string scenarioId, int version, string stepId, ImmutableArray<LineMessage> messages)
     {
         var key = (channelId, scenarioId, version, stepId);
@@ -54,7 +63,26 @@ public sealed class MulticastCoalescer(IGrainFactory grains, TimeProvider timePr
             _ = SealAfterWindowAsync(key, group);
         }
 
-        return await group.Sealed.Task;
+        return new MulticastEnlistment(group.BatchId, lineUserId, group.Sealed.Task);
+    }
+
+    /// <summary>
+    /// Leaves a group not yet sealed, so its batch does not wait for a member that will never confirm. Once sealed the
+    /// member stays listed and the batch goes without it after <see cref="DeliveryOptions.MulticastConfirmTimeout"/>.
+    /// </summary>
+    public void Withdraw(MulticastEnlistment enlistment)
+    {
+        lock (_gate)
+        {
+            foreach (var group in _open.Values)
+            {
+                if (group.BatchId == enlistment.BatchId)
+                {
+                    group.Recipients.Remove(enlistment.LineUserId);
+                    return;
+                }
+            }
+        }
     }
 
     private async Task SealAfterWindowAsync((string, string, int, string) key, Group group)
@@ -91,8 +119,7 @@ public sealed class MulticastCoalescer(IGrainFactory grains, TimeProvider timePr
 
         try
         {
-            var batchId = Guid.NewGuid();
-            await grains.GetGrain<IMulticastBatchGrain>(batchId).Create(new MulticastRequest
+            await grains.GetGrain<IMulticastBatchGrain>(group.BatchId).Create(new MulticastRequest
             {
                 ChannelId = group.ChannelId,
                 LineUserIds = [.. recipients],
@@ -102,7 +129,7 @@ public sealed class MulticastCoalescer(IGrainFactory grains, TimeProvider timePr
                 ScenarioVersion = group.Version,
                 StepId = group.StepId,
             });
-            group.Sealed.TrySetResult(batchId);
+            group.Sealed.TrySetResult(group.BatchId);
         }
         catch (Exception exception)
         {
@@ -118,9 +145,14 @@ public sealed class MulticastCoalescer(IGrainFactory grains, TimeProvider timePr
         public int Version { get; } = version;
         public string StepId { get; } = stepId;
         public ImmutableArray<LineMessage> Messages { get; } = messages;
+        /// <summary>Chosen when the group opens: members may store it before the group is sealed.</summary>
+        public Guid BatchId { get; } = Guid.NewGuid();
         public List<string> Recipients { get; } = [];
         public TaskCompletionSource<Guid?> Sealed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         /// <summary>Set under the coalescer's lock by whichever seals it: the window's end or the 500th member.</summary>
         public bool Sealing { get; set; }
     }
 }
+
+/// <summary>A friend's place in an open multicast group: the id its batch will have, and whether it was formed.</summary>
+public sealed record MulticastEnlistment(Guid BatchId, string LineUserId, Task<Guid?> Sealed);
