@@ -38,6 +38,7 @@ public sealed class MulticastBatchGrain(
 
     private readonly HashSet<string> _confirmed = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _sealed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _creating;
     private Task? _finalizing;
     private Task<DeliveryOutcome>? _sending;
     private bool _timeoutArmed;
@@ -49,12 +50,33 @@ public sealed class MulticastBatchGrain(
             return;
         }
 
-        state.State.Batch = batch;
-        await state.WriteStateAsync();
+        await (_creating ??= CreateAsync(batch));
+    }
+
+    private async Task CreateAsync(MulticastRequest batch)
+    {
+        try
+        {
+            state.State.Batch = batch;
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State.Batch = null;
+            _creating = null;
+            throw;
+        }
     }
 
     async Task<DeliveryOutcome> IMulticastBatchGrain.Deliver(string lineUserId)
     {
+        if (_creating is { } creating)
+        {
+            // A friend that stored this id before the group was sealed (after a crash or a hand-off) may confirm while
+            // the batch is being stored: its confirmation must not start the final write beside that one (same ETag).
+            await creating;
+        }
+
         if (state.State.Batch is not { } batch)
         {
             // A friend stores its group's batch id before the group is sealed (MulticastCoalescer.Join); a group that
@@ -122,9 +144,20 @@ public sealed class MulticastBatchGrain(
 
     private async Task FinalizeAsync()
     {
-        state.State.Recipients = [.. _confirmed.Order(StringComparer.Ordinal)];
-        await state.WriteStateAsync();
-        _sealed.TrySetResult();
+        try
+        {
+            state.State.Recipients = [.. _confirmed.Order(StringComparer.Ordinal)];
+            await state.WriteStateAsync();
+            _sealed.TrySetResult();
+        }
+        catch (Exception exception)
+        {
+            // Members waiting here would wait for ever: they fail and retry, and a fresh activation reads what is stored.
+            state.State.Recipients = null;
+            _sealed.TrySetException(exception);
+            DeactivateOnIdle();
+            throw;
+        }
     }
 
     private async Task<DeliveryOutcome> SendAsync()
