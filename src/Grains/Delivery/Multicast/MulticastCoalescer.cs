@@ -111,8 +111,9 @@ public sealed class MulticastCoalescer(IGrainFactory grains, TimeProvider timePr
             recipients = [.. group.Recipients];
         }
 
-        if (recipients.Length == 1)
+        if (recipients.Length <= 1)
         {
+            // Alone, or every member withdrew: no batch to store.
             group.Sealed.TrySetResult(null);
             return;
         }
