@@ -72,6 +72,18 @@ public sealed class BenchTopology : IAsyncDisposable
                 common[key] = value;
             }
 
+            // Runtime knobs for the hosts alone (not the harness), for A/B runs: --host-env DOTNET_GCgen0size=0x4000000,K=V
+            foreach (var pair in (args.String("--host-env") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var at = pair.IndexOf('=');
+                if (at <= 0)
+                {
+                    throw new ArgumentException($"--host-env takes KEY=VALUE pairs separated by commas, not '{pair}'.");
+                }
+
+                common[pair[..at]] = pair[(at + 1)..];
+            }
+
             switch (topology)
             {
                 case "embedded":

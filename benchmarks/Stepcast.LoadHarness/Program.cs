@@ -20,6 +20,8 @@ static int Usage()
           push   [--count N] [--concurrency N]
           (postgres topology, any mode: [--friend-store batched|adonet] [--reminder-table batched|adonet], the stores of
            friend state and of reminders; batched by default)
+          (any mode that starts Stepcast hosts: [--host-env KEY=VALUE,KEY=VALUE] sets the hosts' environment only,
+           e.g. a runtime knob to compare, DOTNET_GCDynamicAdaptationMode=0)
           ingest [--topology embedded|postgres|hangfire] [--rates 1000,2000,…] [--step-seconds S] [--closed-seconds S]
                  [--concurrency K] [--events-per-request N] [--max-seconds S] [--pg "<connection string>"] [--pg-synchronous-commit off] [--json out.json]
           dispatch [--topology embedded|postgres|hangfire] [--count M] [--configs 1,2,3,4] [--lead-seconds S] [--drain-seconds S] [--concurrency K] [--json out.json]
