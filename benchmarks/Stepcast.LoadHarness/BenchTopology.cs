@@ -189,7 +189,23 @@ public sealed class BenchTopology : IAsyncDisposable
     /// <c>dotnet.gc.last_collection.heap.size</c>, summed over generations): what is really held, where RSS also
     /// counts memory the GC keeps committed for later. Null when the host serves no metrics.
     /// </summary>
-    public async Task<long?> ManagedHeapAfterLastGcAsync(CancellationToken cancellationToken)
+    public async Task<long?> ManagedHeapAfterLastGcAsync(CancellationToken cancellationToken) =>
+        await ScrapeAsync(cancellationToken) is { } metrics ? (long?)Sum(metrics, "dotnet_gc_last_collection_heap_size_bytes{") : null;
+
+    /// <summary>
+    /// What the grain host's garbage collector has done since it started, from the runtime's own counters
+    /// (<c>dotnet.gc.heap.total_allocated</c>, <c>dotnet.gc.pause.time</c>, <c>dotnet.gc.collections</c>); the
+    /// difference of two readings is a phase's allocation and pauses. Null when the host serves no metrics.
+    /// </summary>
+    public async Task<GcReading?> GcReadingAsync(CancellationToken cancellationToken) =>
+        await ScrapeAsync(cancellationToken) is { } metrics
+            ? new GcReading(
+                (long)Sum(metrics, "dotnet_gc_heap_total_allocated_bytes_total{"),
+                Sum(metrics, "dotnet_gc_pause_time_seconds_total{"),
+                (long)Sum(metrics, "dotnet_gc_collections_total{", "gc_heap_generation=\"gen2\""))
+            : null;
+
+    private async Task<string[]?> ScrapeAsync(CancellationToken cancellationToken)
     {
         if (SiloMetricsBaseUrl is null)
         {
@@ -197,14 +213,19 @@ public sealed class BenchTopology : IAsyncDisposable
         }
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        var text = await http.GetStringAsync($"{SiloMetricsBaseUrl}/metrics", cancellationToken);
-        long? total = null;
-        foreach (var line in text.Split('\n'))
+        return (await http.GetStringAsync($"{SiloMetricsBaseUrl}/metrics", cancellationToken)).Split('\n');
+    }
+
+    /// <summary>The sum of a Prometheus metric's samples whose line starts with <paramref name="prefix"/> (and has <paramref name="label"/>).</summary>
+    private static double Sum(string[] metrics, string prefix, string? label = null)
+    {
+        var total = 0.0;
+        foreach (var line in metrics)
         {
-            if (line.StartsWith("dotnet_gc_last_collection_heap_size_bytes{", StringComparison.Ordinal)
-                && double.TryParse(line[(line.LastIndexOf(' ') + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var bytes))
+            if (line.StartsWith(prefix, StringComparison.Ordinal) && (label is null || line.Contains(label, StringComparison.Ordinal))
+                && double.TryParse(line[(line.LastIndexOf(' ') + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
             {
-                total = (total ?? 0) + (long)bytes;
+                total += value;
             }
         }
 
@@ -243,4 +264,11 @@ public sealed class BenchTopology : IAsyncDisposable
             Directory.Delete(_scenarioFolder, recursive: true);
         }
     }
+}
+
+/// <summary>A grain host's garbage-collector counters at one moment; subtract two for a phase.</summary>
+public sealed record GcReading(long AllocatedBytes, double PauseSeconds, long Gen2Collections)
+{
+    public static GcReading operator -(GcReading after, GcReading before) =>
+        new(after.AllocatedBytes - before.AllocatedBytes, after.PauseSeconds - before.PauseSeconds, after.Gen2Collections - before.Gen2Collections);
 }

@@ -109,13 +109,13 @@ public static class DispatchBenchmark
 
     public static void Print(IEnumerable<Round> rounds)
     {
-        Console.WriteLine("| topology | configuration | enrolled/s | enrolled before due s | push requests | multicast requests | recipients (distinct) | first sent ms after due | all sent s after due | requests/s | recipients/s | lag p50 ms | lag p99 ms | lag max ms | host CPU cores | PG CPU cores | host warnings |");
-        Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        Console.WriteLine("| topology | configuration | enrolled/s | enrolled before due s | push requests | multicast requests | recipients (distinct) | first sent ms after due | all sent s after due | requests/s | recipients/s | lag p50 ms | lag p99 ms | lag max ms | host CPU cores | PG CPU cores | host kB allocated/recipient | host GC pause s | host gen2 GCs | host warnings |");
+        Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var (topology, configuration, r, warnings) in rounds)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {topology} | {configuration.Name} | {r.EnrollmentsPerSecond:N0} | {r.EnrolledBeforeDueSeconds:0.0} | {r.PushRequests:N0} | {r.MulticastRequests:N0} | {r.Recipients:N0} ({r.DistinctRecipients:N0}){(r.Complete ? "" : " INCOMPLETE")} | " +
-                $"{r.FirstLagMs:N0} | {r.SpanSeconds:0.0} | {r.RequestsPerSecond:N0} | {r.RecipientsPerSecond:N0} | {r.LagP50Ms:N0} | {r.LagP99Ms:N0} | {r.LagMaxMs:N0} | {r.HostCpuCores:0.00} | {r.PostgresCpuCores:0.00} | {warnings} |"));
+                $"{r.FirstLagMs:N0} | {r.SpanSeconds:0.0} | {r.RequestsPerSecond:N0} | {r.RecipientsPerSecond:N0} | {r.LagP50Ms:N0} | {r.LagP99Ms:N0} | {r.LagMaxMs:N0} | {r.HostCpuCores:0.00} | {r.PostgresCpuCores:0.00} | {r.HostAllocatedKbPerRecipient:N1} | {r.HostGcPauseSeconds:0.00} | {r.HostGen2Collections:N0} | {warnings} |"));
         }
     }
 

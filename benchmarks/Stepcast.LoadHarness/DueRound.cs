@@ -26,7 +26,8 @@ public sealed class DueRound(BenchTopology hosts, FakeLineServer line, DueRound.
         int Friends, double EnrollSeconds, double EnrollmentsPerSecond, IReadOnlyDictionary<string, long> EnrollOutcomes, double EnrolledBeforeDueSeconds,
         long PushRequests, long MulticastRequests, long Recipients, long DistinctRecipients, double FirstLagMs, double SpanSeconds,
         double RequestsPerSecond, double RecipientsPerSecond, double LagP50Ms, double LagP99Ms, double LagMaxMs,
-        double HostCpuCores, double PostgresCpuCores, bool Complete);
+        double HostCpuCores, double PostgresCpuCores, bool Complete,
+        double HostAllocatedKbPerRecipient = 0, double HostGcPauseSeconds = 0, long HostGen2Collections = 0);
 
     /// <summary>Called every second while friends are enrolled and while they wait, with the seconds to the due time.</summary>
     public Action<double>? WhileWaiting { get; init; }
@@ -90,6 +91,7 @@ public sealed class DueRound(BenchTopology hosts, FakeLineServer line, DueRound.
         await Task.Delay(due - DateTimeOffset.UtcNow is { Ticks: > 0 } rest ? rest : TimeSpan.Zero, cancellationToken);
         var hostCpu = hosts.CpuTime();
         var postgresCpu = hosts.Postgres?.CpuTime() ?? TimeSpan.Zero;
+        var gcAtDue = await hosts.GcReadingAsync(cancellationToken);
         var sent = Stopwatch.StartNew();
         long recipients = 0;
         while (sent.Elapsed < drain)
@@ -106,6 +108,7 @@ public sealed class DueRound(BenchTopology hosts, FakeLineServer line, DueRound.
             }
         }
 
+        var gc = await hosts.GcReadingAsync(cancellationToken) is { } gcAfter && gcAtDue is not null ? gcAfter - gcAtDue : null;
         var deliveries = line.Deliveries.Snapshot();
         var cpuSeconds = (deliveries.Count == 0 ? sent.Elapsed : deliveries.Max(d => d.Timestamp) - due).TotalSeconds;
         var hostUsed = (hosts.CpuTime() - hostCpu).TotalSeconds;
@@ -132,7 +135,8 @@ public sealed class DueRound(BenchTopology hosts, FakeLineServer line, DueRound.
             deliveries.Count == 0 ? 0 : (deliveries.Min(d => d.Timestamp) - due).TotalMilliseconds, span,
             span > 0 ? deliveries.Count / span : 0, span > 0 ? recipients / span : 0,
             lags.Percentile(50), lags.Percentile(99), lags.Max,
-            cpuSeconds > 0 ? hostUsed / cpuSeconds : 0, cpuSeconds > 0 ? postgresUsed / cpuSeconds : 0, distinct.Count >= count);
+            cpuSeconds > 0 ? hostUsed / cpuSeconds : 0, cpuSeconds > 0 ? postgresUsed / cpuSeconds : 0, distinct.Count >= count,
+            gc is null || recipients == 0 ? 0 : gc.AllocatedBytes / 1024.0 / recipients, gc?.PauseSeconds ?? 0, gc?.Gen2Collections ?? 0);
     }
 
     /// <summary>A few friends due at once before the measurement, so JIT, connections and the scenario catalogue are warm.</summary>

@@ -18,7 +18,8 @@ public static class IngestBenchmark
     public sealed record Phase(
         string Loop, int OfferedEventsPerSecond, double Seconds, long EventsSent, long EventsNotSent, long EventsAcknowledged, double SustainedEventsPerSecond,
         double P50Ms, double P99Ms, double MaxMs, double P99FromScheduleMs, IReadOnlyDictionary<string, long> Errors, long PushesAtFakeLine,
-        double HostCpuCores = 0, double HostCpuMicrosecondsPerEvent = 0, double PostgresCpuCores = 0, double HarnessCpuCores = 0);
+        double HostCpuCores = 0, double HostCpuMicrosecondsPerEvent = 0, double PostgresCpuCores = 0, double HarnessCpuCores = 0,
+        double HostAllocatedKbPerEvent = 0, double HostGcPauseSeconds = 0, long HostGen2Collections = 0);
 
     public sealed record Outcome(string Topology, IReadOnlyList<Phase> Phases, long SiloRssBytes, long SiloPeakRssBytes, int HostWarnings, string? FirstWarning, int TotalPushes);
 
@@ -65,12 +66,12 @@ public static class IngestBenchmark
 
     public static void Print(IEnumerable<Phase> phases)
     {
-        Console.WriteLine("| loop | offered events/s | s | events sent | not sent in time | acked (200) | sustained events/s | p50 ms | p99 ms | max ms | p99 from schedule ms | errors | pushes | host CPU cores | host CPU µs/event | PostgreSQL CPU cores | harness CPU cores |");
-        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |");
+        Console.WriteLine("| loop | offered events/s | s | events sent | not sent in time | acked (200) | sustained events/s | p50 ms | p99 ms | max ms | p99 from schedule ms | errors | pushes | host CPU cores | host CPU µs/event | PostgreSQL CPU cores | harness CPU cores | host kB allocated/event | host GC pause s | host gen2 GCs |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var p in phases)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {p.Loop} | {(p.Loop == "closed" ? "max" : p.OfferedEventsPerSecond.ToString("N0", CultureInfo.InvariantCulture))} | {p.Seconds:0.0} | {p.EventsSent:N0} | {p.EventsNotSent:N0} | {p.EventsAcknowledged:N0} | {p.SustainedEventsPerSecond:N0} | {p.P50Ms:0.0} | {p.P99Ms:0.0} | {p.MaxMs:0.0} | {p.P99FromScheduleMs:0.0} | {FormatErrors(p.Errors)} | {p.PushesAtFakeLine:N0} | {p.HostCpuCores:0.00} | {p.HostCpuMicrosecondsPerEvent:N0} | {p.PostgresCpuCores:0.00} | {p.HarnessCpuCores:0.00} |"));
+                $"| {p.Loop} | {(p.Loop == "closed" ? "max" : p.OfferedEventsPerSecond.ToString("N0", CultureInfo.InvariantCulture))} | {p.Seconds:0.0} | {p.EventsSent:N0} | {p.EventsNotSent:N0} | {p.EventsAcknowledged:N0} | {p.SustainedEventsPerSecond:N0} | {p.P50Ms:0.0} | {p.P99Ms:0.0} | {p.MaxMs:0.0} | {p.P99FromScheduleMs:0.0} | {FormatErrors(p.Errors)} | {p.PushesAtFakeLine:N0} | {p.HostCpuCores:0.00} | {p.HostCpuMicrosecondsPerEvent:N0} | {p.PostgresCpuCores:0.00} | {p.HarnessCpuCores:0.00} | {p.HostAllocatedKbPerEvent:N1} | {p.HostGcPauseSeconds:0.00} | {p.HostGen2Collections:N0} |"));
         }
     }
 
@@ -134,7 +135,9 @@ public static class IngestBenchmark
         var hostCpu = hosts.CpuTime();
         var harnessCpu = Process.GetCurrentProcess().TotalProcessorTime;
         var postgresCpu = hosts.Postgres?.CpuTime() ?? TimeSpan.Zero;
+        var gcBefore = await hosts.GcReadingAsync(CancellationToken.None);
         var phase = await run();
+        var gc = await hosts.GcReadingAsync(CancellationToken.None) is { } gcAfter && gcBefore is not null ? gcAfter - gcBefore : null;
         var postgresUsed = ((hosts.Postgres?.CpuTime() ?? TimeSpan.Zero) - postgresCpu).TotalSeconds;
         var hostUsed = (hosts.CpuTime() - hostCpu).TotalSeconds;
         var harnessUsed = (Process.GetCurrentProcess().TotalProcessorTime - harnessCpu).TotalSeconds;
@@ -145,6 +148,9 @@ public static class IngestBenchmark
             HostCpuMicrosecondsPerEvent = phase.EventsAcknowledged == 0 ? 0 : hostUsed * 1e6 / phase.EventsAcknowledged,
             PostgresCpuCores = postgresUsed / phase.Seconds,
             HarnessCpuCores = harnessUsed / phase.Seconds,
+            HostAllocatedKbPerEvent = gc is null || phase.EventsAcknowledged == 0 ? 0 : gc.AllocatedBytes / 1024.0 / phase.EventsAcknowledged,
+            HostGcPauseSeconds = gc?.PauseSeconds ?? 0,
+            HostGen2Collections = gc?.Gen2Collections ?? 0,
         };
     }
 
