@@ -1,3 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
+using Stepcast.Grains;
 using Stepcast.Grains.Friends;
 using static Stepcast.Tests.Engine.Scenario;
 
@@ -31,5 +34,42 @@ public sealed class FriendDirectoryTests(EngineCluster cluster)
         Assert.Equal(ids.Order(StringComparer.Ordinal), listed);
         var firstPage = await FriendDirectory.Page(cluster.Grains, $"{channel}/{bucket}", 0).List(null, int.MaxValue);
         Assert.Equal(FriendDirectory.PageSize, firstPage.Length);
+    }
+
+    [Fact]
+    public async Task A_bucket_an_earlier_release_left_with_a_larger_open_page_lists_it_and_seals_it_into_pages_on_its_next_addition()
+    {
+        var channel = NewChannel();
+        const int bucket = 3;
+        var ids = Enumerable.Range(0, 2_000_000).Select(i => $"U{i:x32}")
+            .Where(id => FriendDirectory.BucketOf(id) == bucket).Take(4 * FriendDirectory.PageSize + 10).ToList();
+        var directory = FriendDirectory.Bucket(cluster.Grains, channel, bucket);
+        var storage = cluster.Cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(StorageNames.Friends);
+        // As a release with larger pages left it: more ids in the open page than this release ever keeps there.
+        var earlier = ids.SkipLast(1).Order(StringComparer.Ordinal).ToList();
+        await storage.WriteStateAsync(FriendDirectory.BucketStateName, directory.GetGrainId(),
+            new GrainState<FriendDirectoryState>(new FriendDirectoryState { LineUserIds = earlier }));
+
+        Assert.Equal(earlier, await ListAllAsync(directory));
+        await directory.Add(ids[^1]);
+
+        var stored = new GrainState<FriendDirectoryState>();
+        await storage.ReadStateAsync(FriendDirectory.BucketStateName, directory.GetGrainId(), stored);
+        var state = Assert.IsType<FriendDirectoryState>(stored.State);
+        Assert.Equal((4, 10), (state.SealedPages, state.LineUserIds.Count));
+        Assert.Equal(ids.Order(StringComparer.Ordinal), await ListAllAsync(directory));
+    }
+
+    private static async Task<List<string>> ListAllAsync(IFriendDirectoryGrain directory)
+    {
+        var listed = new List<string>();
+        string? after = null;
+        while (await directory.List(after, 100) is { IsEmpty: false } page)
+        {
+            listed.AddRange(page);
+            after = page[^1];
+        }
+
+        return listed;
     }
 }
