@@ -61,7 +61,7 @@ public static class StepcastSiloBuilderExtensions
     // Orleans' binary serializer rather than Newtonsoft.Json, the memory provider's default: in a profile of the
     // embedded ingest, serialising friend state as JSON was about a quarter of the host's CPU.
     private static InProcessGrainStorage InProcessStorage(IServiceProvider services) =>
-        new(new OrleansGrainStorageSerializer(services.GetRequiredService<Serializer>()));
+        new(services.GetRequiredService<Serializer>());
 
     public const string FriendStateStoreKey = "Stepcast:Postgres:FriendStateStore";
 

@@ -69,7 +69,7 @@ public sealed class FriendGrain(
     /// </summary>
     private readonly Dictionary<Guid, MulticastEnlistment> _joinedEarly = [];
     /// <summary>The retry keys of pending sends as last read from or written to storage.</summary>
-    private HashSet<Guid> _storedRetryKeys = [];
+    private readonly HashSet<Guid> _storedRetryKeys = [];
 
     private FriendState Friend => state.State;
     private DateTimeOffset Now => timeProvider.GetUtcNow();
@@ -1174,8 +1174,18 @@ public sealed class FriendGrain(
         }
     }
 
-    private void RememberStoredRetryKeys() =>
-        _storedRetryKeys = [.. Friend.Enrollments.Where(r => r.PendingRetryKey is not null).Select(r => r.PendingRetryKey!.Value)];
+    /// <summary>On every write: refilled in place rather than built anew (allocation per write is GC time in a burst).</summary>
+    private void RememberStoredRetryKeys()
+    {
+        _storedRetryKeys.Clear();
+        foreach (var run in Friend.Enrollments)
+        {
+            if (run.PendingRetryKey is { } retryKey)
+            {
+                _storedRetryKeys.Add(retryKey);
+            }
+        }
+    }
 
     private DateTimeOffset? NextDueAt()
     {

@@ -44,6 +44,20 @@ public static partial class MessagePersonalizer
     public static bool IsPersonalized(LineMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
+        return ReferenceEquals(Personalized.GetValue(message, static m => FindPlaceholder(m) ? Yes : No), Yes);
+    }
+
+    /// <summary>
+    /// Asked of a scenario's messages on every send (whether it may go by multicast, whether to render it), while the
+    /// catalogue hands every friend the same definition: the answer is kept with the message instance for as long as it
+    /// lives, instead of parsing its JSON each time (a parse per send in a profile of the ingest path).
+    /// </summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<LineMessage, object> Personalized = new();
+    private static readonly object Yes = new();
+    private static readonly object No = new();
+
+    private static bool FindPlaceholder(LineMessage message)
+    {
         using var document = JsonDocument.Parse(message.Json);
         return HasPlaceholder(document.RootElement);
     }

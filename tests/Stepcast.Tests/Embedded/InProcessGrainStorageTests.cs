@@ -11,7 +11,7 @@ namespace Stepcast.Tests.Embedded;
 public sealed class InProcessGrainStorageTests
 {
     private readonly InProcessGrainStorage _storage = new(
-        new OrleansGrainStorageSerializer(new ServiceCollection().AddSerializer().BuildServiceProvider().GetRequiredService<Serializer>()));
+        new ServiceCollection().AddSerializer().BuildServiceProvider().GetRequiredService<Serializer>());
 
     private readonly GrainId _grain = GrainId.Create("stepcast-test", "U" + Guid.NewGuid().ToString("N"));
 
