@@ -89,6 +89,7 @@ public static class BaselineComparison
                 mode = "baseline",
                 friends = count,
                 processorCount = Environment.ProcessorCount,
+                machineSpeed = MachineSpeed.Current,
                 loadAverage = DispatchBenchmark.LoadAverage(),
                 ingest = new[] { stepcastIngest, hangfireIngest },
                 dispatch = rounds,

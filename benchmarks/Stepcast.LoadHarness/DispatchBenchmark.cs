@@ -55,6 +55,7 @@ public static class DispatchBenchmark
                 topology,
                 friends = count,
                 processorCount = Environment.ProcessorCount,
+                machineSpeed = MachineSpeed.Current,
                 loadAverage = LoadAverage(),
                 rounds = results,
             }, new JsonSerializerOptions { WriteIndented = true }), CancellationToken.None);

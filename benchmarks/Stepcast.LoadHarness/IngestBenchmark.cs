@@ -52,6 +52,7 @@ public static class IngestBenchmark
                 eventsPerRequest,
                 concurrency,
                 processorCount = Environment.ProcessorCount,
+                machineSpeed = MachineSpeed.Current,
                 loadAverage = DispatchBenchmark.LoadAverage(),
                 siloRssBytes = outcome.SiloRssBytes,
                 siloPeakRssBytes = outcome.SiloPeakRssBytes,

@@ -1,6 +1,11 @@
 using Stepcast.LoadHarness;
 
 var harness = new HarnessArgs(args);
+if (harness.Mode is "ingest" or "dispatch" or "baseline" or "scale" or "enroll" or "push" or "campaign-upload")
+{
+    Console.WriteLine(MachineSpeed.Current);
+}
+
 return harness.Mode switch
 {
     "push" => await PushBenchmark.RunFromArgsAsync(args),
