@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -16,6 +17,15 @@ public static partial class MessagePersonalizer
         // LINE reads UTF-8; escaping Japanese as \uXXXX would only make payloads larger and logs unreadable.
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
+
+    /// <summary>
+    /// Asked of a scenario's messages on every send (whether it may go by multicast, whether to render it), while the
+    /// catalogue hands every friend the same definition: the answer is kept with the message instance for as long as it
+    /// lives, instead of parsing its JSON each time (a parse per send in a profile of the ingest path).
+    /// </summary>
+    private static readonly ConditionalWeakTable<LineMessage, object> Personalized = new();
+    private static readonly object Yes = new();
+    private static readonly object No = new();
 
     /// <summary>
     /// Replaces each placeholder whose name is in <paramref name="values"/>; others stay as written, so a typo shows
@@ -46,15 +56,6 @@ public static partial class MessagePersonalizer
         ArgumentNullException.ThrowIfNull(message);
         return ReferenceEquals(Personalized.GetValue(message, static m => FindPlaceholder(m) ? Yes : No), Yes);
     }
-
-    /// <summary>
-    /// Asked of a scenario's messages on every send (whether it may go by multicast, whether to render it), while the
-    /// catalogue hands every friend the same definition: the answer is kept with the message instance for as long as it
-    /// lives, instead of parsing its JSON each time (a parse per send in a profile of the ingest path).
-    /// </summary>
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<LineMessage, object> Personalized = new();
-    private static readonly object Yes = new();
-    private static readonly object No = new();
 
     private static bool FindPlaceholder(LineMessage message)
     {
