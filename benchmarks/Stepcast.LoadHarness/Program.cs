@@ -1,22 +1,25 @@
 using Stepcast.LoadHarness;
 
 var harness = new HarnessArgs(args);
-if (harness.Mode is "ingest" or "dispatch" or "baseline" or "scale" or "enroll" or "push" or "campaign-upload")
+Func<Task<int>>? mode = harness.Mode switch
 {
-    Console.WriteLine(MachineSpeed.Current);
+    "push" => () => PushBenchmark.RunFromArgsAsync(args),
+    "ingest" => () => IngestBenchmark.RunAsync(harness),
+    "enroll" => () => EnrollBenchmark.RunAsync(harness),
+    "dispatch" => () => DispatchBenchmark.RunAsync(harness),
+    "scale" => () => ScaleBenchmark.RunAsync(harness),
+    "baseline" => () => BaselineComparison.RunAsync(harness),
+    "campaign-upload" => () => CampaignUploadBenchmark.RunAsync(harness),
+    _ => null,
+};
+if (mode is null)
+{
+    return Usage();
 }
 
-return harness.Mode switch
-{
-    "push" => await PushBenchmark.RunFromArgsAsync(args),
-    "ingest" => await IngestBenchmark.RunAsync(harness),
-    "enroll" => await EnrollBenchmark.RunAsync(harness),
-    "dispatch" => await DispatchBenchmark.RunAsync(harness),
-    "scale" => await ScaleBenchmark.RunAsync(harness),
-    "baseline" => await BaselineComparison.RunAsync(harness),
-    "campaign-upload" => await CampaignUploadBenchmark.RunAsync(harness),
-    _ => Usage(),
-};
+// Read before any host starts, so the reading is of the machine alone.
+Console.WriteLine(MachineSpeed.Current);
+return await mode();
 
 static int Usage()
 {

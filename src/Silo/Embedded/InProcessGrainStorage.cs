@@ -15,8 +15,9 @@ namespace Stepcast.Silo.Embedded;
 /// Orleans' memory provider keeps state in storage grains, so every read and write of a friend is a grain call with
 /// its messaging and a copy of the payload: in a profile of the embedded ingest (three writes and a read per follow)
 /// that was about a sixth of the host's CPU. Only one silo ever sees this store: embedded clustering is one process.
-/// Orleans' binary serializer straight to an array of the payload's size: the storage serializer's BinaryData grows a
-/// buffer and was copied once more (in a profile of the embedded ingest, a tenth of all bytes allocated per follow).
+/// State is serialised by Orleans' binary serializer straight to an array of the payload's size: the storage
+/// serializer's BinaryData grew a buffer that was then copied once more (a tenth of all bytes allocated per follow in
+/// a profile of the embedded ingest).
 /// </remarks>
 public sealed class InProcessGrainStorage(Serializer serializer) : IGrainStorage
 {
