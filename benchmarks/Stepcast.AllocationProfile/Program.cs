@@ -1,13 +1,22 @@
 using System.Globalization;
 using Microsoft.Diagnostics.Tracing.Etlx;
 using Microsoft.Diagnostics.Tracing.Parsers.Clr;
+using Stepcast.AllocationProfile;
 
 // Where a host's bytes go: reads a dotnet-trace file of the runtime's GC events (one AllocationTick per ~100 kB
 // allocated, with its stack) and sums the sampled bytes by type and by the nearest frame of Stepcast's own code.
 // Usage: Stepcast.AllocationProfile <trace.nettrace> [units, e.g. events in the traced span] [top rows]
+// With --pauses instead: each garbage collection's pause, summed by generation and kind, and the longest ones (what
+// a p99 latency meets when it meets the GC). The trace needs the GC keyword at level 4 (as above).
+if (args is ["--pauses", var pausesTrace, ..] && File.Exists(pausesTrace))
+{
+    GcPauses.Print(pausesTrace, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 15);
+    return 0;
+}
+
 if (args.Length < 1 || !File.Exists(args[0]))
 {
-    Console.Error.WriteLine("usage: Stepcast.AllocationProfile <trace.nettrace> [units] [top]");
+    Console.Error.WriteLine("usage: Stepcast.AllocationProfile <trace.nettrace> [units] [top] | --pauses <trace.nettrace> [top]");
     return 2;
 }
 
@@ -66,3 +75,4 @@ void Print(string title, Dictionary<string, long> sums)
             $"{bytes * 100.0 / total,5:0.0} %  {bytes / 1024.0 / units,8:N2} kB  {(name.Length > 180 ? name[..180] : name)}"));
     }
 }
+
