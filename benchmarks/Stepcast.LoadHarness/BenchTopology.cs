@@ -112,7 +112,7 @@ public sealed class BenchTopology : IAsyncDisposable
 
                 case "postgres":
                 {
-                    run.Postgres = await ThrowawayPostgres.StartAsync(args.String("--pg"), args.String("--pg-synchronous-commit") != "off", cancellationToken);
+                    run.Postgres = await ThrowawayPostgres.StartAsync(args.String("--pg"), args.String("--pg-synchronous-commit") != "off", args.String("--pg-conf"), cancellationToken);
                     run._owned.Add(run.Postgres);
                     var cluster = new Dictionary<string, string>(common)
                     {
@@ -152,7 +152,7 @@ public sealed class BenchTopology : IAsyncDisposable
                 case "hangfire":
                 {
                     // The baseline: the restaurant scenario as Hangfire jobs on its own throwaway PostgreSQL.
-                    run.Postgres = await ThrowawayPostgres.StartAsync(args.String("--pg"), args.String("--pg-synchronous-commit") != "off", cancellationToken);
+                    run.Postgres = await ThrowawayPostgres.StartAsync(args.String("--pg"), args.String("--pg-synchronous-commit") != "off", args.String("--pg-conf"), cancellationToken);
                     run._owned.Add(run.Postgres);
                     var port = Ports.FreeLoopbackPort();
                     var baseline = StepcastProcess.StartDll("hangfire baseline", StepcastProcess.BaselineBuildOutput(), new Dictionary<string, string>

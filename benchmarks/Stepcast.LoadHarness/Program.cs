@@ -27,7 +27,8 @@ static int Usage()
         usage:
           push   [--count N] [--concurrency N]
           (postgres topology, any mode: [--friend-store batched|adonet] [--reminder-table batched|adonet], the stores of
-           friend state and of reminders; batched by default)
+           friend state and of reminders; batched by default; [--pg-conf name=value,name=value] more settings for the
+           throwaway PostgreSQL, e.g. shared_preload_libraries=pg_stat_statements)
           (any mode that starts Stepcast hosts: [--host-env KEY=VALUE,KEY=VALUE] sets the hosts' environment only,
            e.g. a runtime knob to compare, DOTNET_GCDynamicAdaptationMode=0)
           ingest [--topology embedded|postgres|hangfire] [--rates 1000,2000,…] [--step-seconds S] [--closed-seconds S]

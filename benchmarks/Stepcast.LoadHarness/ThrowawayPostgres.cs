@@ -22,10 +22,12 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
 
     public string ConnectionString { get; private set; } = "";
 
-    public static async Task<ThrowawayPostgres> StartAsync(string? existingConnectionString, bool synchronousCommit, CancellationToken cancellationToken)
+    /// <param name="settings">More server settings, <c>name=value</c> pairs separated by commas (<c>--pg-conf</c>).</param>
+    public static async Task<ThrowawayPostgres> StartAsync(
+        string? existingConnectionString, bool synchronousCommit, string? settings, CancellationToken cancellationToken)
     {
         var server = new ThrowawayPostgres();
-        server.ConnectionString = existingConnectionString ?? await server.StartServerAsync(synchronousCommit, cancellationToken);
+        server.ConnectionString = existingConnectionString ?? await server.StartServerAsync(synchronousCommit, settings, cancellationToken);
         await using var dataSource = NpgsqlDataSource.Create(server.ConnectionString);
         await PostgresSchema.ApplyAsync(dataSource, cancellationToken);
         return server;
@@ -90,7 +92,7 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
         return TimeSpan.FromSeconds(ticks / 100.0);
     }
 
-    private async Task<string> StartServerAsync(bool synchronousCommit, CancellationToken cancellationToken)
+    private async Task<string> StartServerAsync(bool synchronousCommit, string? settings, CancellationToken cancellationToken)
     {
         _bin = new[] { "/usr/lib/postgresql/15/bin" }
             .Concat(Directory.Exists("/usr/lib/postgresql")
@@ -111,7 +113,11 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
             _asPostgres, cancellationToken);
         var port = Ports.FreeLoopbackPort();
         var options = $"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={_root} -c max_connections=300 -c shared_buffers=256MB"
-            + (synchronousCommit ? "" : " -c synchronous_commit=off");
+            + (synchronousCommit ? "" : " -c synchronous_commit=off")
+            + string.Concat((settings ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(setting =>
+                setting.Contains('=', StringComparison.Ordinal) && !setting.Contains(' ', StringComparison.Ordinal)
+                    ? $" -c {setting}"
+                    : throw new ArgumentException($"--pg-conf takes name=value pairs separated by commas, not '{setting}'.")));
         await RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", _data, "-l", Path.Combine(_root, "server.log"), "-w", "-t", "60", "-o", options, "start"],
             _asPostgres, cancellationToken);
         var (bin, data, asPostgres) = (_bin, _data, _asPostgres);

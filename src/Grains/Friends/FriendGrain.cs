@@ -355,27 +355,10 @@ public sealed class FriendGrain(
     {
         var atSend = await AdvanceDueRunsAsync(Now);
         await JoinMulticastEarlyAsync(atSend);
-        if (!Friend.InDirectory)
-        {
-            // Listed before the first write: a crash in between leaves a listed id with no friend, which enrolls nobody.
-            try
-            {
-                await FriendDirectory.AddAsync(GrainFactory, _key);
-            }
-            catch
-            {
-                // As for a failed write (PersistAsync): the command has changed this activation's state already.
-                LeaveEarlyGroups();
-                DeactivateOnIdle();
-                throw;
-            }
-
-            Friend.InDirectory = true;
-        }
-
         try
         {
-            await PersistAsync();
+            // Listed before the first write: a crash in between leaves a listed id with no friend, which enrolls nobody.
+            await PersistAsync(listing: Friend.InDirectory ? null : FriendDirectory.AddAsync(GrainFactory, _key));
         }
         catch
         {
@@ -1024,13 +1007,30 @@ public sealed class FriendGrain(
     /// Writes the state, keeping a reminder no later than the earliest due step. A reminder that must move
     /// earlier is registered before the write (a crash in between only causes an early, harmless tick); one that
     /// moves later or goes away is changed after the write (a crash in between leaves the old, earlier tick).
+    /// <paramref name="listing"/>, the friend's addition to its directory bucket on its first command, must also be
+    /// stored before the write.
     /// </summary>
-    private async Task PersistAsync()
+    private async Task PersistAsync(Task? listing = null)
     {
         var due = NextDueAt();
-        if (due is { } earlier && (_reminderDueAt is null || ReminderTimeFor(earlier) < _reminderDueAt))
+        var safetyNet = due is { } earlier && (_reminderDueAt is null || ReminderTimeFor(earlier) < _reminderDueAt)
+            ? SetReminderAsync(earlier)
+            : Task.CompletedTask;
+        try
         {
-            await SetReminderAsync(earlier);
+            // Side by side, not one after the other: on PostgreSQL each is a commit that the acknowledgement waits for.
+            await Task.WhenAll(safetyNet, listing ?? Task.CompletedTask);
+        }
+        catch
+        {
+            // As for a failed write below: the command has changed this activation's state already.
+            DeactivateOnIdle();
+            throw;
+        }
+
+        if (listing is not null)
+        {
+            Friend.InDirectory = true;
         }
 
         try

@@ -23,12 +23,26 @@ public static class PostgresBatching
     /// The data source of a batched store. Its statements join a batch of keys to a table by primary key, and a nested
     /// loop of index lookups is always the plan wanted; without statistics (a new table) the planner estimated a few
     /// hundred rows where there were tens of thousands, and hashed the whole table against each batch instead. So hash
-    /// and merge joins are off on these connections only: the other statements here read one key or one ring range.
+    /// and merge joins, and sequential scans, are off on these connections only: the other statements here read one
+    /// key or one ring range (which has its index).
+    /// <para>
+    /// The statements are prepared on each connection once used twice, and keep their first (generic) plan: their text
+    /// never changes, a batch being arrays, and at 1,000 follows a second PostgreSQL spent more time planning them than
+    /// running them (benchmarks/README.md, session 11). With the planner settings above, a plan made while the table
+    /// was empty still looks rows up by key (tested). Behind PgBouncer, prepared statements need session pooling or
+    /// its <c>max_prepared_statements</c> (docs/operations.md).
+    /// </para>
     /// </summary>
     public static NpgsqlDataSource CreateDataSource(string connectionString)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        builder.Options = $"{builder.Options} -c enable_hashjoin=off -c enable_mergejoin=off".Trim();
+        builder.Options =
+            $"{builder.Options} -c enable_hashjoin=off -c enable_mergejoin=off -c enable_seqscan=off -c plan_cache_mode=force_generic_plan".Trim();
+        builder.MaxAutoPrepare = 16;
+        builder.AutoPrepareMinUsages = 2;
+        // Nothing here changes session state, so the pool need not reset a connection on its return: that reset was
+        // six statements (RESET ALL, DISCARD …) sent with every batch.
+        builder.NoResetOnClose = true;
         return NpgsqlDataSource.Create(builder.ConnectionString);
     }
 }

@@ -73,6 +73,41 @@ public sealed class BatchedStatementPlanTests(PostgresServer postgres) : IAsyncL
     }
 
     /// <summary>
+    /// The stores' statements are prepared on each connection and keep the plan made at their first use (generic
+    /// plans): one made while the table was empty must still look rows up by key once the table is full.
+    /// </summary>
+    [Fact]
+    public async Task A_statement_prepared_while_the_table_was_empty_reads_only_its_own_rows_once_the_table_is_full()
+    {
+        long before;
+        await using (var store = new BatchedPostgresGrainStorage(
+            _connectionString, ServiceId, new OrleansGrainStorageSerializer(_services.GetRequiredService<Serializer>()),
+            _services.GetRequiredService<StepcastMetrics>()))
+        {
+            // One at a time, so the same few connections run the statements often enough to prepare them.
+            for (var i = 1; i <= 40; i++)
+            {
+                await store.WriteStateAsync("friend", GrainId.Create("friend", $"plans/U{i}"), new GrainState<string>("first"));
+                await store.ReadStateAsync("friend", GrainId.Create("friend", $"plans/U{i}"), new GrainState<string>());
+            }
+
+            await ExecuteAsync($"""
+                INSERT INTO StepcastGrainState (ServiceId, StateKey, Version, Payload)
+                SELECT '{ServiceId}', 'friend/plans/V' || g || '#friend', 1, '\x00'::bytea FROM generate_series(1, {StoredRows}) g
+                """);
+            before = await TuplesReadAsync("stepcastgrainstate");
+
+            var grains = Enumerable.Range(1, 40).Select(i => GrainId.Create("friend", $"plans/U{i}")).ToArray();
+            await Task.WhenAll(grains.Select(grain => store.WriteStateAsync("friend", grain, new GrainState<string>("second") { ETag = "1" })));
+            var read = grains.Select(_ => new GrainState<string>()).ToArray();
+            await Task.WhenAll(grains.Select((grain, i) => store.ReadStateAsync("friend", grain, read[i])));
+            Assert.All(read, state => Assert.Equal("second", state.State));
+        }
+
+        await AssertFewTuplesReadAsync("stepcastgrainstate", before);
+    }
+
+    /// <summary>
     /// A backend reports its counts when it exits (the store's connections close with it), so wait for them to show.
     /// 40 rows named: an index lookup each reads a few tuples; a scan of the service reads all 20,000 per statement.
     /// </summary>
