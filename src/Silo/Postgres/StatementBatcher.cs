@@ -8,8 +8,12 @@ public static class PostgresBatching
     /// <summary>Rows per statement: large enough to amortise a commit, small enough to keep a statement short.</summary>
     public const int MaxBatchSize = 256;
 
-    /// <summary>Statements in flight per kind of statement; later requests queue and go in the next batch.</summary>
-    public const int MaxStatementsInFlight = 4;
+    /// <summary>
+    /// Statements in flight per kind of statement; later requests queue and go in the next batch. Two, not more: each
+    /// statement has a fixed cost in PostgreSQL, so fewer and larger batches left it more CPU; on the 2-core benchmark
+    /// machine 2 beat 4 on throughput and on p99 latency, and 8 lost to both (benchmarks/README.md, session 11).
+    /// </summary>
+    public const int MaxStatementsInFlight = 2;
 
     /// <summary>
     /// The service id ($1) once per key of the batch ($2): the batch joins its table on the whole primary key with the
