@@ -7,7 +7,8 @@ using Stepcast.AllocationProfile;
 // allocated, with its stack) and sums the sampled bytes by type and by the nearest frame of Stepcast's own code.
 // Usage: Stepcast.AllocationProfile <trace.nettrace> [units, e.g. events in the traced span] [top rows]
 // With --pauses instead: each garbage collection's pause, summed by generation and kind, and the longest ones (what
-// a p99 latency meets when it meets the GC). The trace needs the GC keyword at level 4 (as above).
+// a p99 latency meets when it meets the GC). That trace needs only the GC keyword at level 4
+// (Microsoft-Windows-DotNETRuntime:0x1:4); the allocation ticks above need level 5.
 if (args is ["--pauses", var pausesTrace, ..] && File.Exists(pausesTrace))
 {
     GcPauses.Print(pausesTrace, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 15);
