@@ -213,7 +213,16 @@ public sealed class BenchTopology : IAsyncDisposable
         }
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        return (await http.GetStringAsync($"{SiloMetricsBaseUrl}/metrics", cancellationToken)).Split('\n');
+        try
+        {
+            return (await http.GetStringAsync($"{SiloMetricsBaseUrl}/metrics", cancellationToken)).Split('\n');
+        }
+        catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            // A host too busy to answer within 10 s: the reading is missing from the results, the run goes on.
+            Console.WriteLine($"  (no reading of the host's metrics: {exception.Message})");
+            return null;
+        }
     }
 
     /// <summary>The sum of a Prometheus metric's samples whose line starts with <paramref name="prefix"/> (and has <paramref name="label"/>).</summary>

@@ -27,6 +27,20 @@ public sealed class EngineOptions
     /// </summary>
     public TimeSpan WakeSpread { get; set; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// A friend whose next step is further away than this lists itself in its channel's wake slot for that minute
+    /// (<see cref="Friends.IWakeSlotGrain"/>) instead of keeping a reminder of its own, and is woken within the minute
+    /// after its due time. Longer than Orleans' reminder loading window (ten minutes), so the reminders a silo holds in
+    /// memory are only those of steps due soon. Zero keeps every wait on the friend's own reminder.
+    /// </summary>
+    public TimeSpan WakeSlotHorizon { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// How many friends one wake slot wakes at a time. A call lasts as long as the friend's run (a multicast window, a
+    /// rate-limit wait), so this, times the slots of a minute, bounds the friends a cohort has in flight.
+    /// </summary>
+    public int WakeSlotConcurrency { get; set; } = 500;
+
     /// <summary>When a send must be retried later (LINE 5xx, timeouts), the delay before the next attempt.</summary>
     public TimeSpan SendRetryDelay { get; set; } = TimeSpan.FromMinutes(1);
 

@@ -18,55 +18,34 @@ public sealed class FriendDirectoryState
 /// <summary>
 /// Stored with the friends: on PostgreSQL a bucket's write then shares a statement and a commit with the friend writes
 /// in flight, where a single-row commit of its own was the costliest statement per follow (benchmarks/README.md).
-/// Reentrant so that additions arriving while a write is in flight share the next write (a group commit): a burst
-/// of new friends costs a few writes per bucket, not one each. Ids go to the open page; a full page is sealed into
-/// an <see cref="IFriendDirectoryPageGrain"/> before the bucket records it, so no id is ever only in memory.
+/// Reentrant so that additions arriving while a write is in flight share the next write (see <see cref="PagedIdList"/>):
+/// a burst of new friends costs a few writes per bucket, not one each.
 /// </summary>
 [Reentrant]
 public sealed class FriendDirectoryGrain(
     [PersistentState(FriendDirectory.BucketStateName, StorageNames.Friends)] IPersistentState<FriendDirectoryState> state) : Grain, IFriendDirectoryGrain
 {
-    private long _changes;
-    private long _saved;
-    private Task? _writing;
-
-    /// <summary>
-    /// The live open page, changed by interleaved additions. Storage is handed a copy (see <see cref="WriteAsync"/>):
-    /// the ADO.NET provider serialises after an await, on a pool thread, while the next addition may be inserting.
-    /// </summary>
-    private List<string> Open { get; set; } = null!;
-
-    private int SealedPages { get; set; }
+    private PagedIdList _ids = null!;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        (Open, SealedPages) = (state.State.LineUserIds, state.State.SealedPages);
+        var key = this.GetPrimaryKeyString();
+        _ids = new PagedIdList(
+            FriendDirectory.PageSize,
+            (page, ids) => FriendDirectory.Page(GrainFactory, key, page).Store(ids),
+            async (open, sealedPages) =>
+            {
+                state.State = new FriendDirectoryState { LineUserIds = open, SealedPages = sealedPages };
+                await state.WriteStateAsync();
+            });
+        // Buckets written before pages existed hold every id in the open page: it seals on their next write.
+        _ids.Load(state.State.LineUserIds, state.State.SealedPages);
         return Task.CompletedTask;
     }
 
-    async Task IFriendDirectoryGrain.Add(string lineUserId)
-    {
-        var at = Open.BinarySearch(lineUserId, StringComparer.Ordinal);
-        if (at < 0)
-        {
-            // An id already in a sealed page (a friend that crashed before storing that it was listed) may be listed
-            // again here: readers merge pages and drop the repeat.
-            Open.Insert(~at, lineUserId);
-            _changes++;
-        }
-
-        // Also when already listed: an earlier addition of the same id may still be on its way to storage.
-        var needed = _changes;
-        while (_saved < needed)
-        {
-            if (_writing is null || _writing.IsCompleted)
-            {
-                _writing = WriteAsync();
-            }
-
-            await _writing;
-        }
-    }
+    // An id already in a sealed page (a friend that crashed before storing that it was listed) may be listed again
+    // in the open page: readers merge pages and drop the repeat.
+    Task IFriendDirectoryGrain.Add(string lineUserId) => _ids.AddAsync(lineUserId);
 
     async Task<ImmutableArray<string>> IFriendDirectoryGrain.List(string? after, int limit)
     {
@@ -75,31 +54,11 @@ public sealed class FriendDirectoryGrain(
             return [];
         }
 
-        var sources = new List<ImmutableArray<string>> { FriendDirectory.Slice(Open, after, limit) };
-        var pages = Enumerable.Range(0, SealedPages)
+        var sources = new List<ImmutableArray<string>> { FriendDirectory.Slice(_ids.Open, after, limit) };
+        var pages = Enumerable.Range(0, _ids.SealedPages)
             .Select(page => FriendDirectory.Page(GrainFactory, this.GetPrimaryKeyString(), page).List(after, limit));
         sources.AddRange(await Task.WhenAll(pages));
         return [.. sources.SelectMany(ids => ids).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Take(limit)];
-    }
-
-    private async Task WriteAsync()
-    {
-        while (Open.Count >= FriendDirectory.PageSize)
-        {
-            // The page is stored first: a crash before the bucket's write leaves the ids in the open page too, and the
-            // next sealing stores the same page number again.
-            var sealing = Open.Take(FriendDirectory.PageSize).ToImmutableArray();
-            await FriendDirectory.Page(GrainFactory, this.GetPrimaryKeyString(), SealedPages).Store(sealing);
-            var moved = sealing.ToHashSet(StringComparer.Ordinal);
-            Open.RemoveAll(moved.Contains);
-            SealedPages++;
-        }
-
-        var covering = _changes;
-        // A copy taken in this turn: ids added while the write is in flight go with the next one.
-        state.State = new FriendDirectoryState { LineUserIds = [.. Open], SealedPages = SealedPages };
-        await state.WriteStateAsync();
-        _saved = Math.Max(_saved, covering);
     }
 }
 

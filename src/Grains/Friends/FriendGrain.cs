@@ -89,6 +89,9 @@ public sealed class FriendGrain(
         _metrics = ServiceProvider.GetRequiredService<StepcastMetrics>();
         _metrics.FriendActivated();
         RememberStoredRetryKeys();
+        // Listed in a wake slot, the friend has no reminder of its own: the write after the listing removed it. If a crash
+        // came in between, that reminder's tick says so (ReceiveReminder), and the run it starts removes it.
+        _reminderKnownAbsent = Friend.WakeSlot is not null;
 
         // The activation that armed a wake-up may be gone without running its step (moved, or dropped as a duplicate
         // while a silo joined): its timer went with it, and the reminder is a period behind. Whatever brought the
@@ -287,6 +290,26 @@ public sealed class FriendGrain(
     Task IFriendGrain.RunDueSteps() => RunDueStepsAsync();
 
     Task IFriendGrain.RunDueStepsInBackground() => RunDueStepsAsync();
+
+    async Task IFriendGrain.Wake()
+    {
+        var due = NextDueAt();
+        if (due is { } at && at <= Now)
+        {
+            _metrics!.ReminderLag(Now - at);
+            await RunDueStepsAsync();
+            return;
+        }
+
+        // Otherwise the step moved after the listing, and the write that moved it listed or reminded the friend anew;
+        // unless that write is missing (the state read back still names a slot that is firing now): cover it here.
+        if (due is not null && Friend.WakeSlot is { } listed && listed <= Now)
+        {
+            await PersistAsync();
+        }
+
+        LeaveMemoryIfIdle();
+    }
 
     async Task IFriendGrain.ResumeHeldSend(Guid retryKey)
     {
@@ -1013,9 +1036,12 @@ public sealed class FriendGrain(
     private async Task PersistAsync(Task? listing = null)
     {
         var due = NextDueAt();
-        var safetyNet = due is { } earlier && (_reminderDueAt is null || ReminderTimeFor(earlier) < _reminderDueAt)
-            ? SetReminderAsync(earlier)
-            : Task.CompletedTask;
+        var slot = WakeSlotFor(due);
+        var safetyNet = slot is { } wakeSlot
+            ? Friend.WakeSlot == wakeSlot ? Task.CompletedTask : WakeSlots.Slot(GrainFactory, _key, wakeSlot).Add(_key.LineUserId)
+            : due is { } earlier && (_reminderDueAt is null || ReminderTimeFor(earlier) < _reminderDueAt)
+                ? SetReminderAsync(earlier)
+                : Task.CompletedTask;
         try
         {
             // Side by side, not one after the other: on PostgreSQL each is a commit that the acknowledgement waits for.
@@ -1032,6 +1058,9 @@ public sealed class FriendGrain(
         {
             Friend.InDirectory = true;
         }
+
+        // A listing this write no longer needs is left in its slot: when it fires, this friend finds nothing to do.
+        Friend.WakeSlot = slot;
 
         try
         {
@@ -1051,7 +1080,7 @@ public sealed class FriendGrain(
         // Only now: a commit sent before the outcome is stored could be followed by a retry counted again.
         SettleQuota();
 
-        if (due is { } later)
+        if (due is { } later && slot is null)
         {
             // Moved later (or away from a step already run): follow it. A step due now keeps the safety net set above
             // rather than rewriting the reminder row on every write of the run.
@@ -1060,20 +1089,48 @@ public sealed class FriendGrain(
                 await SetReminderAsync(later);
             }
         }
-        else if (!_reminderKnownAbsent)
+        else
         {
-            _reminder ??= await this.GetReminder(WakeUpReminder);
-            if (_reminder is not null)
-            {
-                await this.UnregisterReminder(_reminder);
-            }
-
-            _reminder = null;
-            _reminderDueAt = null;
-            _reminderKnownAbsent = true;
+            // Nothing due, or a wake slot covers it: the friend's own reminder goes.
+            await ForgetReminderAsync();
         }
 
         ArmWakeUp(due);
+    }
+
+    private async Task ForgetReminderAsync()
+    {
+        if (_reminderKnownAbsent)
+        {
+            return;
+        }
+
+        _reminder ??= await this.GetReminder(WakeUpReminder);
+        if (_reminder is not null)
+        {
+            await this.UnregisterReminder(_reminder);
+        }
+
+        _reminder = null;
+        _reminderDueAt = null;
+        _reminderKnownAbsent = true;
+    }
+
+    /// <summary>
+    /// The wake slot that covers a step due at <paramref name="due"/>, or null when the friend's own reminder and timer
+    /// do: a step further away than <see cref="EngineOptions.WakeSlotHorizon"/> goes to the slot of its minute (plus the
+    /// friend's place in the wake spread), and a slot already listed in for it keeps covering it until it fires.
+    /// </summary>
+    private DateTimeOffset? WakeSlotFor(DateTimeOffset? due)
+    {
+        if (due is not { } at || _options.WakeSlotHorizon <= TimeSpan.Zero)
+        {
+            return null;
+        }
+
+        var slot = WakeSlots.SlotFor(at + WakeSpread.OffsetFor(_key.LineUserId, _options.WakeSpread / Math.Max(1, _options.WaitCompression)));
+        var now = Now;
+        return at - now > _options.WakeSlotHorizon || (Friend.WakeSlot == slot && slot > now) ? slot : null;
     }
 
     /// <summary>

@@ -36,6 +36,11 @@ public sealed class FriendState
     [Id(14)] public List<DateTimeOffset> RecentSends { get; set; } = [];
     /// <summary>The friend is listed in its channel's directory (for segment campaigns).</summary>
     [Id(15)] public bool InDirectory { get; set; }
+    /// <summary>
+    /// The wake slot (a minute, see <see cref="WakeSlots"/>) the friend is listed in for its next step, stored once the
+    /// listing is; null while a reminder of its own covers it instead.
+    /// </summary>
+    [Id(16)] public DateTimeOffset? WakeSlot { get; set; }
 }
 
 /// <summary>

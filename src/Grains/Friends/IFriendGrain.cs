@@ -27,6 +27,12 @@ public interface IFriendGrain : IGrainWithStringKey
     Task RunDueStepsInBackground();
 
     /// <summary>
+    /// Called by the <see cref="IWakeSlotGrain"/> the friend listed itself in: runs what is due, or, when the friend's
+    /// next step has moved, makes sure a reminder or another slot covers it. Answers once it has: the slot then forgets it.
+    /// </summary>
+    Task Wake();
+
+    /// <summary>
     /// Budget returned for the send held under <paramref name="retryKey"/> and is reserved for it: the friend
     /// re-evaluates the step and sends it now, or releases the reservation when it no longer applies.
     /// </summary>

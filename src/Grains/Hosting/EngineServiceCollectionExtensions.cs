@@ -30,6 +30,9 @@ public static class EngineServiceCollectionExtensions
             .Validate(
                 engine => engine.ThrottledRetryWindow >= TimeSpan.Zero && engine.ThrottledRetryWindow <= EngineOptions.MaxThrottledRetryWindow,
                 $"{EngineOptions.SectionName}:ThrottledRetryWindow must be between 0 and {EngineOptions.MaxThrottledRetryWindow} (Orleans' grain call timeout is 30 s).")
+            .Validate(
+                engine => engine.WakeSlotHorizon >= TimeSpan.Zero && engine.WakeSlotConcurrency >= 1,
+                $"{EngineOptions.SectionName}:WakeSlotHorizon must not be negative (zero turns wake slots off), and WakeSlotConcurrency must be at least 1.")
             .ValidateOnStart();
         services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection(DeliveryOptions.SectionName));
         services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.SectionName));

@@ -1,0 +1,220 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+
+namespace Stepcast.Grains.Friends;
+
+/// <summary>A wake slot's persisted state. [Id] numbers are persisted: never reuse or renumber them.</summary>
+[GenerateSerializer]
+public sealed class WakeSlotState
+{
+    [Id(0)] public List<string> LineUserIds { get; set; } = [];
+    [Id(1)] public int SealedPages { get; set; }
+}
+
+/// <summary>
+/// Lists friends as the directory buckets do (<see cref="PagedIdList"/>), and holds one reminder for the minute. When it fires, the slot wakes
+/// its friends <see cref="EngineOptions.WakeSlotConcurrency"/> at a time, each call answered once the friend has run
+/// what was due or holds a wake-up of its own for it, then forgets them. A pass cut short (a crash, calls failing) is
+/// repeated whole at the reminder's next tick: a friend woken twice finds nothing due the second time.
+/// </summary>
+[Reentrant]
+[CollectionAgeLimit(Minutes = 5)]
+public sealed class WakeSlotGrain(
+    [PersistentState(WakeSlots.SlotStateName, StorageNames.Friends)] IPersistentState<WakeSlotState> state,
+    TimeProvider timeProvider,
+    IOptions<EngineOptions> engineOptions,
+    ILogger<WakeSlotGrain> logger) : Grain, IWakeSlotGrain, IRemindable
+{
+    private const string FireReminder = "fire";
+
+    private readonly EngineOptions _options = engineOptions.Value;
+    private string _key = "";
+    private string _channelId = "";
+    private DateTimeOffset _slot;
+    private PagedIdList _ids = null!;
+    private Task? _reminderRegistered;
+    private Task? _pass;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _key = this.GetPrimaryKeyString();
+        (_channelId, _slot) = WakeSlots.Parse(_key);
+        _ids = new PagedIdList(
+            WakeSlots.PageSize,
+            (page, ids) => WakeSlots.Page(GrainFactory, _key, page).Store(ids),
+            async (open, sealedPages) =>
+            {
+                state.State = new WakeSlotState { LineUserIds = open, SealedPages = sealedPages };
+                await state.WriteStateAsync();
+            });
+        _ids.Load(state.State.LineUserIds, state.State.SealedPages);
+        return Task.CompletedTask;
+    }
+
+    async Task IWakeSlotGrain.Add(string lineUserId)
+    {
+        // Registered once per activation, beside the first write; a failed registration is tried again by the next add.
+        if (_reminderRegistered is null || _reminderRegistered.IsFaulted)
+        {
+            _reminderRegistered = RegisterReminderAsync();
+        }
+
+        await _ids.AddAsync(lineUserId);
+        // Not the pass, if one is running: it may be waiting to wake the very friend that is adding itself (only a clock
+        // far behind the others adds to a slot that is due). Its last rounds take what the open page gained meanwhile.
+        await _reminderRegistered;
+    }
+
+    async Task<ImmutableArray<string>> IWakeSlotGrain.List()
+    {
+        var pages = await Task.WhenAll(Enumerable.Range(0, _ids.SealedPages).Select(page => WakeSlots.Page(GrainFactory, _key, page).List()));
+        return [.. pages.SelectMany(ids => ids).Concat(_ids.Open).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+    }
+
+    Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (timeProvider.GetUtcNow() >= _slot && (_pass is null || _pass.IsCompleted))
+        {
+            // Not awaited: a pass over tens of thousands of friends outlasts a reminder tick's call.
+            _pass = PassOrLogAsync();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private Task RegisterReminderAsync()
+    {
+        var dueIn = _slot - timeProvider.GetUtcNow();
+        // Orleans skips a first tick already past to the next period: a slot listed late fires a period later.
+        return this.RegisterOrUpdateReminder(FireReminder, dueIn > TimeSpan.Zero ? dueIn : TimeSpan.Zero, _options.ReminderRetryPeriod);
+    }
+
+    private async Task PassOrLogAsync()
+    {
+        try
+        {
+            await PassAsync();
+        }
+        catch (Exception exception)
+        {
+            logger.LogWarning(exception, "Wake slot {Slot}: the pass failed; the slot fires again in {Period}", _key, _options.ReminderRetryPeriod);
+        }
+    }
+
+    private async Task PassAsync()
+    {
+        var watch = Stopwatch.StartNew();
+        var (done, failed) = (new HashSet<string>(StringComparer.Ordinal), new HashSet<string>(StringComparer.Ordinal));
+        for (var page = 0; page < _ids.SealedPages; page++)
+        {
+            await WakeAsync(await WakeSlots.Page(GrainFactory, _key, page).List(), done, failed);
+        }
+
+        // Ids added while the pages were woken go in the following rounds.
+        while (_ids.Open.Where(id => !done.Contains(id) && !failed.Contains(id)).ToImmutableArray() is { IsEmpty: false } added)
+        {
+            await WakeAsync(added, done, failed);
+        }
+
+        if (failed.Count > 0)
+        {
+            logger.LogWarning("Wake slot {Slot}: {Failed} of {Listed} friends could not be woken; the slot fires again in {Period}",
+                _key, failed.Count, done.Count + failed.Count, _options.ReminderRetryPeriod);
+            return;
+        }
+
+        if (await ForgetAsync(done))
+        {
+            logger.LogInformation("Wake slot {Slot}: woke {Count} friends in {Elapsed} ms", _key, done.Count, watch.ElapsedMilliseconds);
+        }
+    }
+
+    /// <summary>Wakes <paramref name="ids"/> a bounded number at a time, each once.</summary>
+    private async Task WakeAsync(ImmutableArray<string> ids, HashSet<string> done, HashSet<string> failed)
+    {
+        var next = 0;
+        async Task WorkerAsync()
+        {
+            // Each worker continues on this activation's scheduler, so the shared sets and counter need no locks.
+            while (next < ids.Length)
+            {
+                var id = ids[next++];
+                if (done.Contains(id))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    await GrainFactory.GetFriend(_channelId, id).Wake();
+                    done.Add(id);
+                    failed.Remove(id);
+                }
+                catch (Exception exception)
+                {
+                    failed.Add(id);
+                    logger.LogDebug(exception, "Wake slot {Slot}: waking {LineUserId} failed", _key, id);
+                }
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, Math.Max(1, Math.Min(_options.WakeSlotConcurrency, ids.Length))).Select(_ => WorkerAsync()));
+    }
+
+    /// <summary>
+    /// Pages first, the slot's row next, the reminder last: a crash in between fires again over what is left. Answers
+    /// false, keeping the row and the reminder, when an id arrived that the pass did not wake.
+    /// </summary>
+    private async Task<bool> ForgetAsync(HashSet<string> done)
+    {
+        if (_ids.Writing is { } writing)
+        {
+            await writing;
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, _ids.SealedPages).Select(page => WakeSlots.Page(GrainFactory, _key, page).Clear()));
+        if (_ids.Open.Any(id => !done.Contains(id)) || _ids.Writing is { IsCompleted: false })
+        {
+            return false;
+        }
+
+        _ids.Load([], 0);
+        await state.ClearStateAsync();
+        if (await this.GetReminder(FireReminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+
+        _reminderRegistered = null;
+        DeactivateOnIdle();
+        return true;
+    }
+}
+
+public sealed class WakeSlotPageGrain(
+    [PersistentState(WakeSlots.PageStateName, StorageNames.Friends)] IPersistentState<WakeSlotPageState> state) : Grain, IWakeSlotPageGrain
+{
+    async Task IWakeSlotPageGrain.Store(ImmutableArray<string> lineUserIds)
+    {
+        state.State.LineUserIds = lineUserIds;
+        await state.WriteStateAsync();
+    }
+
+    Task<ImmutableArray<string>> IWakeSlotPageGrain.List() => Task.FromResult(state.State.LineUserIds);
+
+    async Task IWakeSlotPageGrain.Clear()
+    {
+        await state.ClearStateAsync();
+        DeactivateOnIdle();
+    }
+}
+
+/// <summary>[Id] numbers are persisted: never reuse or renumber them.</summary>
+[GenerateSerializer]
+public sealed class WakeSlotPageState
+{
+    [Id(0)] public ImmutableArray<string> LineUserIds { get; set; } = [];
+}

@@ -1,0 +1,122 @@
+using Microsoft.Extensions.DependencyInjection;
+using Stepcast.Grains.Friends;
+using Stepcast.Grains.Scenarios;
+using static Stepcast.Tests.Engine.Scenario;
+
+namespace Stepcast.Tests.Engine;
+
+[Collection(EngineClusterCollection.Name)]
+public sealed class WakeSlotTests(EngineCluster cluster)
+{
+    [Fact]
+    public async Task A_friend_waiting_days_is_listed_in_the_slot_of_its_minute_instead_of_a_reminder_and_gets_the_step_there()
+    {
+        var channel = NewChannel();
+        await cluster.PublishAsync(Define(channel, "welcome", new FollowTrigger(),
+            Send("hello", "Welcome!"), WaitDays("wait", 7), Send("second", "Second visit coupon")));
+        var followedAt = WakeSlots.SlotFor(cluster.Clock.GetUtcNow()) + TimeSpan.FromSeconds(17);
+        cluster.Clock.SetUtcNow(followedAt);
+        var friend = cluster.Friend(channel, "U1");
+
+        await friend.Follow(new FollowCommand { At = followedAt });
+        await cluster.WaitForDeliveriesAsync(channel, "U1", 1, advanceClock: false);
+
+        var due = followedAt + TimeSpan.FromDays(7);
+        var slot = WakeSlots.SlotFor(due);
+        Assert.Equal(due.AddSeconds(43), slot);
+        var listing = WakeSlots.Slot(cluster.Grains, new FriendKey(channel, "U1"), slot);
+        await WaitUntilAsync(async () => (await listing.List()).Contains("U1") && !await HasReminderAsync(friend), "listed, with no reminder of its own");
+
+        await cluster.AdvanceAsync(due - cluster.Clock.GetUtcNow() - TimeSpan.FromMinutes(1), TimeSpan.FromHours(6));
+        Assert.Single(cluster.DeliveriesTo(channel, "U1"));
+        await cluster.AdvanceAsync(TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(10));
+        var all = await cluster.WaitForDeliveriesAsync(channel, "U1", 2, advanceClock: false);
+
+        Assert.Equal(["hello", "second"], StepIds(all));
+        // Never before the due time; within the minute after it, give or take the clock's slices.
+        Assert.InRange(all[1].SentAt, due, slot + TimeSpan.FromMinutes(1));
+        await WaitUntilAsync(async () => (await listing.List()).IsEmpty, "the slot forgets the friends it woke");
+        Assert.Empty((await friend.GetSnapshot()).Enrollments);
+    }
+
+    [Fact]
+    public async Task A_cohort_due_in_the_same_minute_spreads_over_the_shards_and_each_friend_gets_the_step_once()
+    {
+        var channel = NewChannel();
+        await cluster.PublishAsync(Define(channel, "spring", new EventTrigger { Name = "never" }, WaitDays("wait", 3), Send("sale", "Spring sale")));
+        var at = cluster.Clock.GetUtcNow();
+        // Two pages' worth and more in one shard (so it seals pages), a few in every other.
+        var candidates = Enumerable.Range(0, 20_000).Select(i => $"Ucohort{i}").ToList();
+        var ids = candidates.Where(id => ShardOf(id) == 5).Take(2 * WakeSlots.PageSize + 40)
+            .Concat(candidates.Where(id => ShardOf(id) != 5).GroupBy(ShardOf).SelectMany(shard => shard.Take(4))).ToList();
+
+        await Task.WhenAll(ids.Select(id => cluster.Friend(channel, id).Enroll(new EnrollCommand { ScenarioId = "spring", At = at })));
+
+        var slot = WakeSlots.SlotFor(at + TimeSpan.FromDays(3));
+        var listed = await Task.WhenAll(Enumerable.Range(0, WakeSlots.Shards)
+            .Select(shard => cluster.Grains.GetGrain<IWakeSlotGrain>(WakeSlots.KeyOf(channel, slot, shard)).List()));
+        Assert.Equal(ids.Order(StringComparer.Ordinal), listed.SelectMany(shard => shard).Order(StringComparer.Ordinal));
+        Assert.All(listed, shard => Assert.NotEmpty(shard));
+
+        await cluster.AdvanceAsync(TimeSpan.FromDays(3) + TimeSpan.FromMinutes(2), TimeSpan.FromHours(2));
+        foreach (var id in ids)
+        {
+            await cluster.WaitForDeliveriesAsync(channel, id, 1, advanceClock: false);
+        }
+
+        await cluster.AdvanceAsync(TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(1));
+        Assert.All(ids, id => Assert.Equal(["sale"], StepIds(cluster.DeliveriesTo(channel, id))));
+    }
+
+    [Fact]
+    public async Task A_listing_the_friend_no_longer_needs_wakes_it_to_nothing()
+    {
+        var channel = NewChannel();
+        await cluster.PublishAsync(Define(channel, "cart", new EventTrigger { Name = "cart_abandoned" },
+            Send("reminder", "You left something in your cart"),
+            new WaitForEventStep { Id = "await-purchase", Event = "purchased", Timeout = new Duration { Days = 3 }, OnEvent = "survey", OnTimeout = "coupon" },
+            new SendStep { Id = "survey", Messages = [LineMessage.Text("How was it?")], Next = "end" },
+            Send("coupon", "10% off if you order today"),
+            new ExitStep { Id = "end" }));
+        var start = cluster.Clock.GetUtcNow();
+        var buyer = cluster.Friend(channel, "Ubuyer");
+        var blocker = cluster.Friend(channel, "Ublocker");
+        await buyer.RecordEvent(new FriendEventCommand { At = start, Name = "cart_abandoned" });
+        await blocker.RecordEvent(new FriendEventCommand { At = start, Name = "cart_abandoned" });
+        await cluster.WaitForDeliveriesAsync(channel, "Ubuyer", 1, advanceClock: false);
+        await cluster.WaitForDeliveriesAsync(channel, "Ublocker", 1, advanceClock: false);
+
+        // Both are listed for the timeout's minute; then one buys (the survey goes, the run ends) and one blocks.
+        await cluster.AdvanceAsync(TimeSpan.FromDays(1));
+        await buyer.RecordEvent(new FriendEventCommand { At = cluster.Clock.GetUtcNow(), Name = "purchased" });
+        await blocker.Unfollow(new UnfollowCommand { At = cluster.Clock.GetUtcNow() });
+        await cluster.WaitForDeliveriesAsync(channel, "Ubuyer", 2, advanceClock: false);
+        var slot = WakeSlots.SlotFor(start + TimeSpan.FromDays(3));
+        Assert.Contains("Ubuyer", await WakeSlots.Slot(cluster.Grains, new FriendKey(channel, "Ubuyer"), slot).List());
+
+        await cluster.AdvanceAsync(TimeSpan.FromDays(2) + TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(30));
+        await WaitUntilAsync(async () => (await WakeSlots.Slot(cluster.Grains, new FriendKey(channel, "Ubuyer"), slot).List()).IsEmpty,
+            "the slot fired and forgot the buyer");
+
+        Assert.Equal(["reminder", "survey"], StepIds(cluster.DeliveriesTo(channel, "Ubuyer")));
+        Assert.Equal(["reminder"], StepIds(cluster.DeliveriesTo(channel, "Ublocker")));
+    }
+
+    private static int ShardOf(string lineUserId) => FriendDirectory.BucketOf(lineUserId) % WakeSlots.Shards;
+
+    private async Task<bool> HasReminderAsync(IFriendGrain friend)
+    {
+        var table = cluster.Cluster.Silos[0].ServiceProvider.GetRequiredService<IReminderTable>();
+        return (await table.ReadRows(friend.GetGrainId())).Reminders.Count > 0;
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Not within 20 s: {what}.");
+            await Task.Delay(50);
+        }
+    }
+}
