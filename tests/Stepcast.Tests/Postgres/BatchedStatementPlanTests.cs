@@ -57,16 +57,20 @@ public sealed class BatchedStatementPlanTests(PostgresServer postgres) : IAsyncL
     {
         await ExecuteAsync($"""
             INSERT INTO OrleansRemindersTable (ServiceId, GrainId, ReminderName, StartTime, Period, GrainHash, Version)
-            SELECT '{ServiceId}', 'friend/plans/U' || g, 'wake-up', now(), 60000, g, 0 FROM generate_series(1, {StoredRows}) g
+            SELECT '{ServiceId}', 'friend/plans/V' || g, 'wake-up', now(), 60000, g, 0 FROM generate_series(1, {StoredRows}) g
             """);
-        var before = await TuplesReadAsync("orleansreminderstable");
 
+        long before;
         await using (var table = new BatchedPostgresReminderTable(_connectionString, ServiceId, _services.GetRequiredService<StepcastMetrics>()))
         {
+            // Stored through the table, which knows each grain's ring hash.
             var grains = Enumerable.Range(1, 40).Select(i => GrainId.Create("friend", $"plans/U{i}")).ToArray();
+            var eTags = await Task.WhenAll(grains.Select(grain => table.UpsertRow(Reminder(grain))));
+            before = await TuplesReadAsync("orleansreminderstable");
+
             var read = await Task.WhenAll(grains.Select(grain => table.ReadRow(grain, "wake-up")));
             Assert.All(read, Assert.NotNull);
-            Assert.All(await Task.WhenAll(grains.Select(grain => table.RemoveRow(grain, "wake-up", "0"))), Assert.True);
+            Assert.All(await Task.WhenAll(grains.Select((grain, i) => table.RemoveRow(grain, "wake-up", eTags[i]!))), Assert.True);
         }
 
         await AssertFewTuplesReadAsync("orleansreminderstable", before);
@@ -106,6 +110,47 @@ public sealed class BatchedStatementPlanTests(PostgresServer postgres) : IAsyncL
 
         await AssertFewTuplesReadAsync("stepcastgrainstate", before);
     }
+
+    /// <summary>
+    /// The reminder table has a second index that starts with the service id (the ring's grain hash): a removal or read
+    /// planned while the table was empty took it, with the service id alone as its condition, and scanned every
+    /// reminder of the service for each row it named. Harmless while removals were rare; once every welcomed follow
+    /// removed its safety-net reminder (its wait moved to a wake slot) it was most of PostgreSQL's time at ingest.
+    /// </summary>
+    [Fact]
+    public async Task A_reminder_removal_prepared_while_the_table_was_empty_reads_only_its_own_rows_once_the_table_is_full()
+    {
+        long before;
+        await using (var table = new BatchedPostgresReminderTable(_connectionString, ServiceId, _services.GetRequiredService<StepcastMetrics>()))
+        {
+            // One at a time, so the same few connections run the statements often enough to prepare them.
+            for (var i = 1; i <= 40; i++)
+            {
+                var grain = GrainId.Create("friend", $"plans/E{i}");
+                var eTag = await table.UpsertRow(Reminder(grain));
+                Assert.NotNull(await table.ReadRow(grain, "wake-up"));
+                Assert.True(await table.RemoveRow(grain, "wake-up", eTag!));
+            }
+
+            await ExecuteAsync($"""
+                INSERT INTO OrleansRemindersTable (ServiceId, GrainId, ReminderName, StartTime, Period, GrainHash, Version)
+                SELECT '{ServiceId}', 'friend/plans/V' || g, 'wake-up', now(), 60000, g, 0 FROM generate_series(1, {StoredRows}) g
+                """);
+            before = await TuplesReadAsync("orleansreminderstable");
+
+            var grains = Enumerable.Range(1, 40).Select(i => GrainId.Create("friend", $"plans/F{i}")).ToArray();
+            var eTags = await Task.WhenAll(grains.Select(grain => table.UpsertRow(Reminder(grain))));
+            Assert.All(await Task.WhenAll(grains.Select(grain => table.ReadRow(grain, "wake-up"))), Assert.NotNull);
+            Assert.All(await Task.WhenAll(grains.Select((grain, i) => table.RemoveRow(grain, "wake-up", eTags[i]!))), Assert.True);
+        }
+
+        await AssertFewTuplesReadAsync("orleansreminderstable", before);
+    }
+
+    private static ReminderEntry Reminder(GrainId grain) => new()
+    {
+        GrainId = grain, ReminderName = "wake-up", StartAt = DateTime.UtcNow.AddDays(1), Period = TimeSpan.FromMinutes(1),
+    };
 
     /// <summary>
     /// A backend reports its counts when it exits (the store's connections close with it), so wait for them to show.
