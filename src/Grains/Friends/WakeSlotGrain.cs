@@ -123,6 +123,7 @@ public sealed class WakeSlotGrain(
         {
             logger.LogWarning("Wake slot {Slot}: {Failed} of {Listed} friends could not be woken; the slot fires again in {Period}",
                 _key, failed.Count, done.Count + failed.Count, _options.ReminderRetryPeriod);
+            await KeepOnlyAsync(failed, done);
             return;
         }
 
@@ -162,6 +163,28 @@ public sealed class WakeSlotGrain(
         }
 
         await Task.WhenAll(Enumerable.Range(0, Math.Max(1, Math.Min(_options.WakeSlotConcurrency, ids.Length))).Select(_ => WorkerAsync()));
+    }
+
+    /// <summary>
+    /// After a pass some friends failed: the slot keeps only those (and any listed since), so the next tick does not wake the tens of thousands
+    /// that answered again (a friend that fails every time would otherwise cost all of them an activation a minute).
+    /// The row is written before the pages go: a crash in between leaves pages that the row no longer names.
+    /// </summary>
+    private async Task KeepOnlyAsync(HashSet<string> failed, HashSet<string> done)
+    {
+        if (_ids.Writing is { IsCompleted: false })
+        {
+            // A listing arrived during the pass: rather than race its write, the next tick wakes the whole slot again.
+            return;
+        }
+
+        var sealedPages = _ids.SealedPages;
+        // And any listed since the pass's last round.
+        var remaining = failed.Concat(_ids.Open.Where(id => !done.Contains(id))).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        state.State = new WakeSlotState { LineUserIds = remaining, SealedPages = 0 };
+        await state.WriteStateAsync();
+        _ids.Load([.. remaining], 0);
+        await Task.WhenAll(Enumerable.Range(0, sealedPages).Select(page => WakeSlots.Page(GrainFactory, _key, page).Clear()));
     }
 
     /// <summary>

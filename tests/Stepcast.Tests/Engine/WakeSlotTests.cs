@@ -102,6 +102,26 @@ public sealed class WakeSlotTests(EngineCluster cluster)
         Assert.Equal(["reminder"], StepIds(cluster.DeliveriesTo(channel, "Ublocker")));
     }
 
+    [Fact]
+    public async Task A_slot_that_could_not_wake_every_friend_keeps_only_those_it_could_not_for_its_next_tick()
+    {
+        var channel = NewChannel();
+        await cluster.PublishAsync(Define(channel, "later", new EventTrigger { Name = "never" }, WaitDays("wait", 1), Send("hello", "Hello")));
+        var at = cluster.Clock.GetUtcNow();
+        await cluster.Friend(channel, "Ureal").Enroll(new EnrollCommand { ScenarioId = "later", At = at });
+        var slot = WakeSlots.Slot(cluster.Grains, new FriendKey(channel, "Ureal"), WakeSlots.SlotFor(at + TimeSpan.FromDays(1)));
+        // An id no friend grain can be activated for ("{channel}/" is not a friend key): waking it fails every time.
+        await slot.Add("");
+
+        await cluster.AdvanceAsync(TimeSpan.FromDays(1) + TimeSpan.FromMinutes(2), TimeSpan.FromHours(2));
+        await cluster.WaitForDeliveriesAsync(channel, "Ureal", 1, advanceClock: false);
+
+        await WaitUntilAsync(async () => (await slot.List()).SequenceEqual([""]), "the slot keeps only the id it could not wake");
+        await cluster.AdvanceAsync(TimeSpan.FromMinutes(3), TimeSpan.FromMinutes(1));
+        Assert.Equal(new[] { "" }, (await slot.List()).ToArray());
+        Assert.Single(cluster.DeliveriesTo(channel, "Ureal"));
+    }
+
     private static int ShardOf(string lineUserId) => FriendDirectory.BucketOf(lineUserId) % WakeSlots.Shards;
 
     private async Task<bool> HasReminderAsync(IFriendGrain friend)
