@@ -56,6 +56,34 @@ public static class BenchScenarios
     /// <summary>How long the dispatch scenarios wait after enrollment; enrolling with <c>At = due − this</c> makes every friend due at once.</summary>
     public static readonly TimeSpan DispatchWait = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// The scale scenario's wait. Enrolled with <c>At = due − this</c>, in the past, each friend's wait is over at once and
+    /// its only wake-up is the send at the due time, as for a campaign into a "day 3 at 10:00" wait: with
+    /// <see cref="DispatchWait"/> and a lead longer than it, every friend woke twice, once at <c>At</c>.
+    /// </summary>
+    public static readonly TimeSpan ScaleWait = TimeSpan.FromHours(2);
+
+    /// <summary>The scale scenario: <see cref="ScaleWait"/>, then the same message for all.</summary>
+    public const string ScalePlain = """
+        {
+          "id": "bench-scale-plain",
+          "title": "Load run scale, same message for all",
+          "channelId": "bench",
+          "timeZone": "Asia/Tokyo",
+          "triggers": [{ "type": "api" }],
+          "reentry": "never",
+          "steps": [
+            { "type": "wait", "id": "wait", "hours": 2 },
+            {
+              "type": "send",
+              "id": "send",
+              "messages": [{ "type": "text", "text": "本日のおすすめです。 / Today's pick." }]
+            },
+            { "type": "exit", "id": "done" }
+          ]
+        }
+        """;
+
     /// <summary>A wait, then a message with a placeholder: personalised, so it always goes as one push per friend.</summary>
     public const string DispatchPersonal = """
         {

@@ -17,10 +17,13 @@ public sealed class DueRound(BenchTopology hosts, FakeLineServer line, DueRound.
     public delegate Task Enroller(
         string scenarioId, string prefix, int count, int concurrency, ConcurrentDictionary<string, long>? outcomes, DateTimeOffset due, CancellationToken cancellationToken);
 
-    /// <summary>Stepcast: <c>IFriendGrain.Enroll</c> with <c>At = due − wait</c>, from an Orleans client.</summary>
-    public static Enroller ThroughGrains(IClusterClient grains) =>
+    /// <summary>
+    /// Stepcast: <c>IFriendGrain.Enroll</c> with <c>At = due − wait</c>, from an Orleans client; <paramref name="wait"/> is
+    /// the scenario's wait (<see cref="BenchScenarios.DispatchWait"/> unless told otherwise).
+    /// </summary>
+    public static Enroller ThroughGrains(IClusterClient grains, TimeSpan? wait = null) =>
         (scenarioId, prefix, count, concurrency, outcomes, due, cancellationToken) =>
-            EnrollBenchmark.EnrollAsync(grains, scenarioId, prefix, count, concurrency, outcomes, () => due - BenchScenarios.DispatchWait, cancellationToken);
+            EnrollBenchmark.EnrollAsync(grains, scenarioId, prefix, count, concurrency, outcomes, () => due - (wait ?? BenchScenarios.DispatchWait), cancellationToken);
 
     public sealed record Result(
         int Friends, double EnrollSeconds, double EnrollmentsPerSecond, IReadOnlyDictionary<string, long> EnrollOutcomes, double EnrolledBeforeDueSeconds,

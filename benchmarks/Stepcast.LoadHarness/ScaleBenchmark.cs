@@ -19,8 +19,15 @@ public static class ScaleBenchmark
         var count = args.Int("--count", 1_000_000);
         var concurrency = args.Int("--concurrency", 256);
         // Enrolling, then long enough for idle friends to leave memory (FriendGrain's collection age, 2 minutes, plus
-        // the collector's 1-minute quantum), so the RSS read just before the due time is that of friends waiting.
-        var lead = TimeSpan.FromSeconds(args.Int("--lead-seconds", 200 + count / (topology == "embedded" ? 2_000 : 500)));
+        // the collector's 1-minute quantum), so the RSS read just before the due time is that of friends waiting; and
+        // past the engine's wake slot horizon (15 minutes), as a campaign days ahead is.
+        var lead = TimeSpan.FromSeconds(args.Int("--lead-seconds", 1_000 + count / (topology == "embedded" ? 2_000 : 500)));
+        if (lead >= BenchScenarios.ScaleWait)
+        {
+            Console.Error.WriteLine($"--lead-seconds must be under {BenchScenarios.ScaleWait.TotalSeconds:0}, the scale scenario's wait.");
+            return 2;
+        }
+
         var drain = TimeSpan.FromSeconds(args.Int("--drain-seconds", 300));
         var json = args.String("--json");
         using var stop = new CancellationTokenSource(lead + drain + TimeSpan.FromMinutes(5));
@@ -29,7 +36,7 @@ public static class ScaleBenchmark
         Console.WriteLine($"scale: topology {topology}, {count:N0} friends, due in {lead.TotalSeconds:0} s, {Environment.ProcessorCount} cores, load average {DispatchBenchmark.LoadAverage()}; starting hosts…");
         var settings = new Dictionary<string, string>();
         await using var hosts = await BenchTopology.StartAsync(
-            topology, [BenchScenarios.DispatchPlain], settings, line.BaseUrl, withApi: false, args, stop.Token);
+            topology, [BenchScenarios.ScalePlain], settings, line.BaseUrl, withApi: false, args, stop.Token);
         using var client = await HarnessClient.StartAsync(hosts, stop.Token);
         var idleRss = hosts.Silo.Memory().Rss;
         var idleHeap = await hosts.ManagedHeapAfterLastGcAsync(stop.Token);
@@ -37,7 +44,7 @@ public static class ScaleBenchmark
         long? waitingHeap = null;
         int? friendActivations = null;
         var grains = client.Services.GetRequiredService<IClusterClient>();
-        var round = new DueRound(hosts, line, DueRound.ThroughGrains(grains))
+        var round = new DueRound(hosts, line, DueRound.ThroughGrains(grains, BenchScenarios.ScaleWait))
         {
             // Whether the waiting friends really left memory: the silo's own count of friend activations.
             JustBeforeDue = async () =>
@@ -56,10 +63,10 @@ public static class ScaleBenchmark
             },
         };
         var tag = Guid.NewGuid().ToString("N")[..8];
-        await round.WarmUpAsync("bench-dispatch-plain", "W" + tag, 500, stop.Token);
+        await round.WarmUpAsync("bench-scale-plain", "W" + tag, 500, stop.Token);
 
         (long Rows, long Bytes)? storage = null, reminders = null;
-        var result = await round.RunAsync("bench-dispatch-plain", "U" + tag, count, concurrency, lead, drain, stop.Token);
+        var result = await round.RunAsync("bench-scale-plain", "U" + tag, count, concurrency, lead, drain, stop.Token);
         var memory = hosts.Silo.Memory();
         if (hosts.Postgres is { } pg)
         {

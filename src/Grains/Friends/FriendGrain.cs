@@ -89,9 +89,10 @@ public sealed class FriendGrain(
         _metrics = ServiceProvider.GetRequiredService<StepcastMetrics>();
         _metrics.FriendActivated();
         RememberStoredRetryKeys();
-        // Listed in a wake slot, the friend has no reminder of its own: the write after the listing removed it. If a crash
-        // came in between, that reminder's tick says so (ReceiveReminder), and the run it starts removes it.
-        _reminderKnownAbsent = Friend.WakeSlot is not null;
+        // Listed in a wake slot, the friend has no reminder of its own: the write after the listing removed it; nor has a
+        // friend never stored. If a crash left one all the same, its tick says so (ReceiveReminder), and the run it
+        // starts removes it.
+        _reminderKnownAbsent = Friend.WakeSlot is not null || !state.RecordExists;
 
         // The activation that armed a wake-up may be gone without running its step (moved, or dropped as a duplicate
         // while a silo joined): its timer went with it, and the reminder is a period behind. Whatever brought the
