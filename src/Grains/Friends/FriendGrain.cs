@@ -292,8 +292,15 @@ public sealed class FriendGrain(
 
     Task IFriendGrain.RunDueStepsInBackground() => RunDueStepsAsync();
 
-    async Task IFriendGrain.Wake()
+    async Task IFriendGrain.Wake(DateTimeOffset slot)
     {
+        // That listing is spent: the slot forgets the friend once this call answers, so it must not count as cover.
+        var spent = Friend.WakeSlot == slot;
+        if (spent)
+        {
+            Friend.WakeSlot = null;
+        }
+
         var due = NextDueAt();
         if (due is { } at && at <= Now)
         {
@@ -302,13 +309,14 @@ public sealed class FriendGrain(
             return;
         }
 
-        // Otherwise the step moved after the listing, and the write that moved it listed or reminded the friend anew;
-        // unless that write is missing (the state read back still names a slot that is firing now): cover it here.
-        if (due is not null && Friend.WakeSlot is { } listed && listed <= Now)
+        if (spent && due is not null)
         {
+            // Not due on this silo's clock (a few milliseconds behind the slot's, or the step moved without a write):
+            // covered anew, by a reminder and this activation's timer, or by another slot.
             await PersistAsync();
         }
 
+        // Otherwise the listing was left behind by a write that listed or reminded the friend anew: nothing to do.
         LeaveMemoryIfIdle();
     }
 

@@ -27,10 +27,11 @@ public interface IFriendGrain : IGrainWithStringKey
     Task RunDueStepsInBackground();
 
     /// <summary>
-    /// Called by the <see cref="IWakeSlotGrain"/> the friend listed itself in: runs what is due, or, when the friend's
-    /// next step has moved, makes sure a reminder or another slot covers it. Answers once it has: the slot then forgets it.
+    /// Called by the <see cref="IWakeSlotGrain"/> of minute <paramref name="slot"/> as it fires: runs what is due, or, when
+    /// the step is not due yet on this silo's clock (moved, or clocks a little apart), makes sure a reminder or another
+    /// slot covers it. Answers once it has: the slot then forgets the friend.
     /// </summary>
-    Task Wake();
+    Task Wake(DateTimeOffset slot);
 
     /// <summary>
     /// Budget returned for the send held under <paramref name="retryKey"/> and is reserved for it: the friend

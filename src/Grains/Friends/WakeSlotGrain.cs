@@ -76,7 +76,7 @@ public sealed class WakeSlotGrain(
 
     Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (timeProvider.GetUtcNow() >= _slot && (_pass is null || _pass.IsCompleted))
+        if (_pass is null || _pass.IsCompleted)
         {
             // Not awaited: a pass over tens of thousands of friends outlasts a reminder tick's call.
             _pass = PassOrLogAsync();
@@ -106,17 +106,21 @@ public sealed class WakeSlotGrain(
 
     private async Task PassAsync()
     {
-        var watch = Stopwatch.StartNew();
-        var (done, failed) = (new HashSet<string>(StringComparer.Ordinal), new HashSet<string>(StringComparer.Ordinal));
-        for (var page = 0; page < _ids.SealedPages; page++)
+        if (_slot - timeProvider.GetUtcNow() is { Ticks: > 0 } early)
         {
-            await WakeAsync(await WakeSlots.Page(GrainFactory, _key, page).List(), done, failed);
+            // A tick a moment early (timers may fire a little before their time): the pass waits for the minute.
+            await Task.Delay(early, timeProvider);
         }
 
+        var watch = Stopwatch.StartNew();
+        var (done, failed) = (new HashSet<string>(StringComparer.Ordinal), new HashSet<string>(StringComparer.Ordinal));
+        // The sealed pages as one stream, read a page ahead of need, so the workers stay busy across page ends.
+        await WakeAsync(SealedIdsAsync(), done, failed);
+
         // Ids added while the pages were woken go in the following rounds.
-        while (_ids.Open.Where(id => !done.Contains(id) && !failed.Contains(id)).ToImmutableArray() is { IsEmpty: false } added)
+        while (_ids.Open.Where(id => !done.Contains(id) && !failed.Contains(id)).ToList() is { Count: > 0 } added)
         {
-            await WakeAsync(added, done, failed);
+            await WakeAsync(added.ToAsyncEnumerable(), done, failed);
         }
 
         if (failed.Count > 0)
@@ -133,16 +137,46 @@ public sealed class WakeSlotGrain(
         }
     }
 
-    /// <summary>Wakes <paramref name="ids"/> a bounded number at a time, each once.</summary>
-    private async Task WakeAsync(ImmutableArray<string> ids, HashSet<string> done, HashSet<string> failed)
+    private async IAsyncEnumerable<string> SealedIdsAsync()
     {
-        var next = 0;
+        var pages = _ids.SealedPages;
+        var next = pages > 0 ? WakeSlots.Page(GrainFactory, _key, 0).List() : null;
+        for (var page = 0; page < pages; page++)
+        {
+            var ids = await next!;
+            next = page + 1 < pages ? WakeSlots.Page(GrainFactory, _key, page + 1).List() : null;
+            foreach (var id in ids)
+            {
+                yield return id;
+            }
+        }
+    }
+
+    /// <summary>Wakes the friends of <paramref name="ids"/> a bounded number at a time, each once.</summary>
+    private async Task WakeAsync(IAsyncEnumerable<string> ids, HashSet<string> done, HashSet<string> failed)
+    {
+        await using var source = ids.GetAsyncEnumerator();
+        Task reading = Task.CompletedTask;
+        // Takes the id in the same continuation that moved to it, before another worker can move on.
+        async Task<string?> ReadOneAsync() => await source.MoveNextAsync() ? source.Current : null;
+        async Task<string?> NextAsync()
+        {
+            // Workers share one enumerator; one reads at a time, the others wait for that read.
+            while (!reading.IsCompleted)
+            {
+                await reading;
+            }
+
+            var read = ReadOneAsync();
+            reading = read;
+            return await read;
+        }
+
         async Task WorkerAsync()
         {
-            // Each worker continues on this activation's scheduler, so the shared sets and counter need no locks.
-            while (next < ids.Length)
+            // Each worker continues on this activation's scheduler, so the shared sets need no locks.
+            while (await NextAsync() is { } id)
             {
-                var id = ids[next++];
                 if (done.Contains(id))
                 {
                     continue;
@@ -150,7 +184,7 @@ public sealed class WakeSlotGrain(
 
                 try
                 {
-                    await GrainFactory.GetFriend(_channelId, id).Wake();
+                    await GrainFactory.GetFriend(_channelId, id).Wake(_slot);
                     done.Add(id);
                     failed.Remove(id);
                 }
@@ -162,7 +196,7 @@ public sealed class WakeSlotGrain(
             }
         }
 
-        await Task.WhenAll(Enumerable.Range(0, Math.Max(1, Math.Min(_options.WakeSlotConcurrency, ids.Length))).Select(_ => WorkerAsync()));
+        await Task.WhenAll(Enumerable.Range(0, _options.WakeSlotConcurrency).Select(_ => WorkerAsync()));
     }
 
     /// <summary>

@@ -122,6 +122,29 @@ public sealed class WakeSlotTests(EngineCluster cluster)
         Assert.Single(cluster.DeliveriesTo(channel, "Ureal"));
     }
 
+    [Fact]
+    public async Task A_friend_woken_by_its_slot_a_moment_before_its_step_on_its_own_clock_covers_the_step_itself()
+    {
+        var channel = NewChannel();
+        await cluster.PublishAsync(Define(channel, "later", new EventTrigger { Name = "never" }, WaitDays("wait", 1), Send("hello", "Hello")));
+        var at = WakeSlots.SlotFor(cluster.Clock.GetUtcNow());
+        cluster.Clock.SetUtcNow(at);
+        var friend = cluster.Friend(channel, "Uskew");
+        await friend.Enroll(new EnrollCommand { ScenarioId = "later", At = at });
+        var slot = WakeSlots.SlotFor(at + TimeSpan.FromDays(1));
+        Assert.Equal(at + TimeSpan.FromDays(1), slot);
+
+        // The slot's silo says it is time; this one's clock is a second behind. The slot forgets the friend once this
+        // call answers, so the friend must not count on it any more.
+        cluster.Clock.SetUtcNow(slot - TimeSpan.FromSeconds(1));
+        await friend.Wake(slot);
+
+        Assert.True(await HasReminderAsync(friend), "covered by a reminder of its own");
+        await cluster.AdvanceAsync(TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(10));
+        var deliveries = await cluster.WaitForDeliveriesAsync(channel, "Uskew", 1, advanceClock: false);
+        Assert.Equal(["hello"], StepIds(deliveries));
+    }
+
     private static int ShardOf(string lineUserId) => FriendDirectory.BucketOf(lineUserId) % WakeSlots.Shards;
 
     private async Task<bool> HasReminderAsync(IFriendGrain friend)
