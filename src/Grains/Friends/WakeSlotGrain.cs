@@ -200,9 +200,9 @@ public sealed class WakeSlotGrain(
     }
 
     /// <summary>
-    /// After a pass some friends failed: the slot keeps only those (and any listed since), so the next tick does not wake the tens of thousands
-    /// that answered again (a friend that fails every time would otherwise cost all of them an activation a minute).
-    /// The row is written before the pages go: a crash in between leaves pages that the row no longer names.
+    /// After a pass some friends failed: the slot keeps only those (and any listed since), so the next tick does not
+    /// wake again the tens of thousands that answered (a friend that fails every time would otherwise cost all of them
+    /// an activation a minute). The row is written before the pages go: a crash in between leaves pages it no longer names.
     /// </summary>
     private async Task KeepOnlyAsync(HashSet<string> failed, HashSet<string> done)
     {
