@@ -9,15 +9,22 @@ using Stepcast.AllocationProfile;
 // With --pauses instead: each garbage collection's pause, summed by generation and kind, and the longest ones (what
 // a p99 latency meets when it meets the GC). That trace needs only the GC keyword at level 4
 // (Microsoft-Windows-DotNETRuntime:0x1:4); the allocation ticks above need level 5.
+// With --jit: what the JIT compiled, by tier and by name (a trace of Microsoft-Windows-DotNETRuntime:0x10:5).
 if (args is ["--pauses", var pausesTrace, ..] && File.Exists(pausesTrace))
 {
     GcPauses.Print(pausesTrace, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 15);
     return 0;
 }
 
+if (args is ["--jit", var jitTrace, ..] && File.Exists(jitTrace))
+{
+    JitActivity.Print(jitTrace, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 30);
+    return 0;
+}
+
 if (args.Length < 1 || !File.Exists(args[0]))
 {
-    Console.Error.WriteLine("usage: Stepcast.AllocationProfile <trace.nettrace> [units] [top] | --pauses <trace.nettrace> [top]");
+    Console.Error.WriteLine("usage: Stepcast.AllocationProfile <trace.nettrace> [units] [top] | --pauses <trace.nettrace> [top] | --jit <trace.nettrace> [top]");
     return 2;
 }
 
