@@ -32,6 +32,18 @@ public static class BenchScenarios
         }
         """;
 
+    /// <summary>
+    /// The welcome without its send, for taking a follow's cost apart (<c>ingest --ingest-scenario wait</c>): a follow
+    /// starts the run and waits a week, sending nothing.
+    /// </summary>
+    public static string WelcomeWithoutSend()
+    {
+        var scenario = System.Text.Json.Nodes.JsonNode.Parse(Welcome)!.AsObject();
+        scenario["title"] = "Load run welcome, no send at the follow";
+        scenario["steps"]!.AsArray().RemoveAt(0);
+        return scenario.ToJsonString();
+    }
+
     /// <summary>Started by the API (a campaign): a 30-day wait first, so enrolling sends nothing.</summary>
     public const string Enroll = """
         {

@@ -171,8 +171,28 @@ public sealed class BenchTopology : IAsyncDisposable
                     break;
                 }
 
+                case "floor":
+                {
+                    // Not Stepcast: the framework's floor under its ingest (benchmarks/Stepcast.FloorHost), one process
+                    // like the embedded topology; --floor-depth http|activate|write says how far a follow goes.
+                    var port = Ports.FreeLoopbackPort();
+                    var floor = StepcastProcess.StartDll("floor host", StepcastProcess.BenchmarkBuildOutput("Stepcast.FloorHost"), new Dictionary<string, string>(common)
+                    {
+                        ["Urls"] = $"http://127.0.0.1:{port}",
+                        ["Floor__Depth"] = args.String("--floor-depth") ?? "write",
+                        ["Floor__ChannelSecret"] = ChannelSecret,
+                        ["Floor__SiloPort"] = Ports.FreeLoopbackPort().ToString(CultureInfo.InvariantCulture),
+                        ["Floor__GatewayPort"] = Ports.FreeLoopbackPort().ToString(CultureInfo.InvariantCulture),
+                    });
+                    run._owned.Add(floor);
+                    await floor.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(90), cancellationToken);
+                    run.Silo = floor;
+                    run.ApiBaseUrl = $"http://127.0.0.1:{port}";
+                    break;
+                }
+
                 default:
-                    throw new ArgumentException($"Unknown topology '{topology}': embedded, postgres or hangfire.");
+                    throw new ArgumentException($"Unknown topology '{topology}': embedded, postgres, hangfire or floor.");
             }
 
             return run;

@@ -89,7 +89,16 @@ public static class IngestBenchmark
 
         Console.WriteLine($"ingest: topology {topology}, warm-up {warmUpSeconds} s closed loop, rates {string.Join(',', rates)} events/s for {stepSeconds} s each, closed loop {closedSeconds} s, " +
             $"{concurrency} workers, {eventsPerRequest} event(s) per request, {Environment.ProcessorCount} cores, load average {DispatchBenchmark.LoadAverage()}; starting hosts…");
-        await using var hosts = await BenchTopology.StartAsync(topology, BenchScenarios.Welcome, line.BaseUrl, withApi: true, args, cancellationToken);
+        // --ingest-scenario takes a follow's cost apart: "wait" starts the run without the welcome's send, "none"
+        // publishes only an API-started scenario, so a follow is recorded and starts nothing.
+        var scenario = (args.String("--ingest-scenario") ?? "welcome") switch
+        {
+            "welcome" => BenchScenarios.Welcome,
+            "wait" => BenchScenarios.WelcomeWithoutSend(),
+            "none" => BenchScenarios.Enroll,
+            var other => throw new ArgumentException($"--ingest-scenario is '{other}'; expected welcome, wait or none."),
+        };
+        await using var hosts = await BenchTopology.StartAsync(topology, scenario, line.BaseUrl, withApi: true, args, cancellationToken);
         var pushesBefore = line.Deliveries.Count;
         var url = $"{hosts.ApiBaseUrl}/webhooks/line/{BenchTopology.ChannelId}";
         using var http = new HttpClient(new SocketsHttpHandler

@@ -31,7 +31,8 @@ static int Usage()
            throwaway PostgreSQL, e.g. shared_preload_libraries=pg_stat_statements)
           (any mode that starts Stepcast hosts: [--host-env KEY=VALUE,KEY=VALUE] sets the hosts' environment only,
            e.g. a runtime knob to compare, DOTNET_GCDynamicAdaptationMode=0)
-          ingest [--topology embedded|postgres|hangfire] [--rates 1000,2000,…] [--step-seconds S] [--closed-seconds S] [--warm-up-seconds S, 20]
+          ingest [--topology embedded|postgres|hangfire|floor [--floor-depth http|activate|write]] [--rates 1000,2000,…] [--step-seconds S] [--closed-seconds S] [--warm-up-seconds S, 20]
+                 [--ingest-scenario welcome|wait|none]
                  [--concurrency K] [--events-per-request N] [--max-seconds S] [--pg "<connection string>"] [--pg-synchronous-commit off] [--json out.json]
           dispatch [--topology embedded|postgres|hangfire] [--count M] [--configs 1,2,3,4] [--lead-seconds S] [--drain-seconds S] [--concurrency K] [--json out.json]
           scale  [--topology embedded|postgres] [--count N] [--lead-seconds S] [--drain-seconds S] [--concurrency K] [--json out.json]

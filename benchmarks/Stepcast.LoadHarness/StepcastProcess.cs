@@ -51,9 +51,12 @@ public sealed class StepcastProcess : IAsyncDisposable
         StartDll(name, BuildOutput(project), environment);
 
     /// <summary>The Release build output of the Hangfire baseline (<c>benchmarks/Stepcast.HangfireBaseline</c>).</summary>
-    public static string BaselineBuildOutput()
+    public static string BaselineBuildOutput() => BenchmarkBuildOutput("Stepcast.HangfireBaseline");
+
+    /// <summary>The Release build output of a host under <c>benchmarks/</c> (the Hangfire baseline, the floor host).</summary>
+    public static string BenchmarkBuildOutput(string project)
     {
-        var dll = Path.Combine(RepositoryRoot(), "benchmarks", "Stepcast.HangfireBaseline", "bin", "Release", "net10.0", "Stepcast.HangfireBaseline.dll");
+        var dll = Path.Combine(RepositoryRoot(), "benchmarks", project, "bin", "Release", "net10.0", $"{project}.dll");
         return File.Exists(dll)
             ? dll
             : throw new InvalidOperationException($"{dll} is missing: build first with `dotnet build benchmarks/Stepcast.LoadHarness -c Release`.");
