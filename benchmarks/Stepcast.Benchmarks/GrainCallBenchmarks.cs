@@ -9,9 +9,10 @@ using Orleans.Concurrency;
 namespace Stepcast.Benchmarks;
 
 /// <summary>
-/// What the engine's building blocks cost on one silo: a call to an active grain, and the two ways a grain can run
-/// work in a turn of its own right after the current one (a one-way call to itself, or a grain timer due at once).
-/// Each operation runs on 256 grains at once, so the figure is the CPU a block costs under load, not its latency.
+/// What the engine's building blocks cost on one silo: a call to an active grain, the same calls all to one reentrant
+/// grain, and the two ways a grain can run work in a turn of its own right after the current one (a one-way call to
+/// itself, or a grain timer due at once). Each operation runs 256 at once, so the figure is the CPU a block costs
+/// under load, not its latency.
 /// </summary>
 [MemoryDiagnoser]
 public class GrainCallBenchmarks
@@ -19,6 +20,7 @@ public class GrainCallBenchmarks
     private const int Grains = 256;
     private IHost _host = null!;
     private IProbeGrain[] _probes = [];
+    private IHotProbeGrain _hot = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -30,7 +32,8 @@ public class GrainCallBenchmarks
         _host.StartAsync().GetAwaiter().GetResult();
         var grains = _host.Services.GetRequiredService<IGrainFactory>();
         _probes = [.. Enumerable.Range(0, Grains).Select(i => grains.GetGrain<IProbeGrain>(i))];
-        Task.WhenAll(_probes.Select(probe => probe.Ping())).GetAwaiter().GetResult();
+        _hot = grains.GetGrain<IHotProbeGrain>(0);
+        Task.WhenAll(_probes.Select(probe => probe.Ping()).Append(_hot.Ping())).GetAwaiter().GetResult();
     }
 
     [GlobalCleanup]
@@ -42,6 +45,10 @@ public class GrainCallBenchmarks
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Grains)]
     public Task Call() => Task.WhenAll(_probes.Select(probe => probe.Ping()));
+
+    /// <summary>The same calls, all to one reentrant grain, as every send of a channel calls its quota grain.</summary>
+    [Benchmark(OperationsPerInvoke = Grains)]
+    public Task CallOneHotGrain() => Task.WhenAll(_probes.Select(_ => _hot.Ping()));
 
     [Benchmark(OperationsPerInvoke = Grains)]
     public Task CallThenSelfCall() => Task.WhenAll(_probes.Select(async probe =>
@@ -114,4 +121,15 @@ public sealed class ProbeGrain : Grain, IProbeGrain
     }
 
     public Task WhenRun() => _run.Task;
+}
+
+public interface IHotProbeGrain : IGrainWithIntegerKey
+{
+    Task Ping();
+}
+
+[Reentrant]
+public sealed class HotProbeGrain : Grain, IHotProbeGrain
+{
+    public Task Ping() => Task.CompletedTask;
 }

@@ -722,7 +722,7 @@ public sealed class FriendGrain(
             }
         }
 
-        var outcome = await GrainFactory.GetGrain<IMulticastBatchGrain>(run.PendingBatchId!.Value).Deliver(_key.LineUserId);
+        var outcome = await GrainFactory.GetGrainInSilo<IMulticastBatchGrain>(run.PendingBatchId!.Value).Deliver(_key.LineUserId);
         if (outcome.Status == DeliveryStatus.NotInBatch)
         {
             run.PendingBatchId = null;
@@ -751,7 +751,7 @@ public sealed class FriendGrain(
         return null;
     }
 
-    private IPlanQuotaGrain Quota => GrainFactory.GetGrain<IPlanQuotaGrain>(_key.ChannelId);
+    private IPlanQuotaGrain Quota => GrainFactory.GetGrainInSilo<IPlanQuotaGrain>(_key.ChannelId);
 
     /// <summary>
     /// Before any LINE call: a send the channel's frequency caps do not allow yet is deferred to the next allowed

@@ -65,10 +65,10 @@ public static class FriendDirectory
     }
 
     public static IFriendDirectoryGrain Bucket(IGrainFactory grains, string channelId, int bucket) =>
-        grains.GetGrain<IFriendDirectoryGrain>($"{channelId}/{bucket}");
+        grains.GetGrainInSilo<IFriendDirectoryGrain>($"{channelId}/{bucket}");
 
     public static IFriendDirectoryPageGrain Page(IGrainFactory grains, string bucketKey, int page) =>
-        grains.GetGrain<IFriendDirectoryPageGrain>($"{bucketKey}/{page}");
+        grains.GetGrainInSilo<IFriendDirectoryPageGrain>($"{bucketKey}/{page}");
 
     /// <summary>Up to <paramref name="limit"/> ids of a sorted list after <paramref name="after"/>.</summary>
     public static ImmutableArray<string> Slice(IReadOnlyList<string> sorted, string? after, int limit)

@@ -58,7 +58,7 @@ public static class WakeSlots
     }
 
     public static IWakeSlotGrain Slot(IGrainFactory grains, FriendKey friend, DateTimeOffset slot) =>
-        grains.GetGrain<IWakeSlotGrain>(KeyOf(friend.ChannelId, slot, FriendDirectory.BucketOf(friend.LineUserId) % Shards));
+        grains.GetGrainInSilo<IWakeSlotGrain>(KeyOf(friend.ChannelId, slot, FriendDirectory.BucketOf(friend.LineUserId) % Shards));
 
     public static string KeyOf(string channelId, DateTimeOffset slot, int shard) =>
         $"{channelId}/{slot.UtcDateTime:yyyyMMddHHmm}/{shard}";
@@ -74,5 +74,5 @@ public static class WakeSlots
     }
 
     public static IWakeSlotPageGrain Page(IGrainFactory grains, string slotKey, int page) =>
-        grains.GetGrain<IWakeSlotPageGrain>($"{slotKey}/{page}");
+        grains.GetGrainInSilo<IWakeSlotPageGrain>($"{slotKey}/{page}");
 }

@@ -120,7 +120,7 @@ public sealed class MulticastCoalescer(IGrainFactory grains, TimeProvider timePr
 
         try
         {
-            await grains.GetGrain<IMulticastBatchGrain>(group.BatchId).Create(new MulticastRequest
+            await grains.GetGrainInSilo<IMulticastBatchGrain>(group.BatchId).Create(new MulticastRequest
             {
                 ChannelId = group.ChannelId,
                 LineUserIds = [.. recipients],
