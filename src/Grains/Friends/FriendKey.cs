@@ -21,4 +21,8 @@ public static class FriendGrainFactoryExtensions
 {
     public static IFriendGrain GetFriend(this IGrainFactory grains, string channelId, string lineUserId) =>
         grains.GetGrain<IFriendGrain>(new FriendKey(channelId, lineUserId).ToString());
+
+    /// <summary>The same from grain code, with the grain type resolved once (see <see cref="SiloGrainReferences"/>).</summary>
+    public static IFriendGrain GetFriendInSilo(this IGrainFactory grains, string channelId, string lineUserId) =>
+        grains.GetGrainInSilo<IFriendGrain>(new FriendKey(channelId, lineUserId).ToString());
 }

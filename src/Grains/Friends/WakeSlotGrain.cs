@@ -184,7 +184,7 @@ public sealed class WakeSlotGrain(
 
                 try
                 {
-                    await GrainFactory.GetFriend(_channelId, id).Wake(_slot);
+                    await GrainFactory.GetFriendInSilo(_channelId, id).Wake(_slot);
                     done.Add(id);
                     failed.Remove(id);
                 }
