@@ -1,16 +1,16 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Orleans.Providers;
 using Orleans.Runtime.Hosting;
 using Orleans.Serialization;
 using Orleans.Storage;
 using Stepcast.FloorHost;
+using Stepcast.Grains.Line.Webhooks;
 using Stepcast.Silo.Embedded;
 
-// The floor under Stepcast's webhook ingest: the same HTTP surface and signature check, then as little as the fixed
-// design allows (Floor:Depth): "http" answers at once, "activate" calls a new grain per follow, "write" also has it
-// write its state to the embedded topology's storage. What Stepcast spends per follow above this is its own.
+// The floor under Stepcast's webhook ingest: the same HTTP surface and signature check (Stepcast's LineSignature),
+// then as little as the fixed design allows (Floor:Depth): "http" answers at once, "activate" calls a new grain per
+// follow, "write" also has it write its state to the embedded topology's storage. What Stepcast spends per follow
+// above this is its own.
 var builder = WebApplication.CreateBuilder(args);
 var depth = builder.Configuration["Floor:Depth"] ?? "write";
 if (depth is not ("http" or "activate" or "write"))
@@ -18,7 +18,7 @@ if (depth is not ("http" or "activate" or "write"))
     throw new InvalidOperationException($"Floor:Depth is '{depth}'; expected http, activate or write.");
 }
 
-var secret = Encoding.UTF8.GetBytes(builder.Configuration["Floor:ChannelSecret"] ?? throw new InvalidOperationException("Floor:ChannelSecret is required."));
+var secret = builder.Configuration["Floor:ChannelSecret"] ?? throw new InvalidOperationException("Floor:ChannelSecret is required.");
 builder.Logging.AddFilter("Orleans", LogLevel.Warning);
 builder.UseOrleans(silo =>
 {
@@ -35,11 +35,7 @@ app.MapPost("/webhooks/line/{channelId}", async (string channelId, HttpRequest r
     using var buffer = new MemoryStream();
     await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
     var body = buffer.ToArray();
-    Span<byte> expected = stackalloc byte[32];
-    HMACSHA256.HashData(secret, body, expected);
-    Span<byte> given = stackalloc byte[64];
-    if (!Convert.TryFromBase64String(request.Headers["x-line-signature"].ToString(), given, out var length)
-        || !CryptographicOperations.FixedTimeEquals(expected, given[..length]))
+    if (!LineSignature.IsValid(body, secret, request.Headers["x-line-signature"].ToString()))
     {
         return Results.Unauthorized();
     }
