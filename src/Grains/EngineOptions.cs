@@ -41,6 +41,12 @@ public sealed class EngineOptions
     /// </summary>
     public int WakeSlotConcurrency { get; set; } = 500;
 
+    /// <summary>
+    /// The longest a wake slot waits between tries when some of its friends cannot be woken (their tries come a quarter
+    /// of the slot's lateness apart, from <see cref="ReminderRetryPeriod"/> up to this).
+    /// </summary>
+    public TimeSpan WakeSlotMaxRetryPeriod { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>When a send must be retried later (LINE 5xx, timeouts), the delay before the next attempt.</summary>
     public TimeSpan SendRetryDelay { get; set; } = TimeSpan.FromMinutes(1);
 

@@ -37,6 +37,8 @@ public sealed class WakeSlotGrain(
     private PagedIdList _ids = null!;
     private Task? _reminderRegistered;
     private Task? _pass;
+    /// <summary>The reminder period this activation registered; unknown (null) after a reactivation.</summary>
+    private TimeSpan? _registeredPeriod;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -56,8 +58,9 @@ public sealed class WakeSlotGrain(
 
     async Task IWakeSlotGrain.Add(string lineUserId)
     {
-        // Registered once per activation, beside the first write; a failed registration is tried again by the next add.
-        if (_reminderRegistered is null || _reminderRegistered.IsFaulted)
+        // Registered once per activation, beside the first write; a failed registration is tried again by the next add,
+        // and a slot backing off from friends it could not wake is tried again within the minute for a new one.
+        if (_reminderRegistered is null || _reminderRegistered.IsFaulted || _registeredPeriod != _options.ReminderRetryPeriod)
         {
             _reminderRegistered = RegisterReminderAsync();
         }
@@ -88,6 +91,7 @@ public sealed class WakeSlotGrain(
     private Task RegisterReminderAsync()
     {
         var dueIn = _slot - timeProvider.GetUtcNow();
+        _registeredPeriod = _options.ReminderRetryPeriod;
         // Orleans skips a first tick already past to the next period: a slot listed late fires a period later.
         return this.RegisterOrUpdateReminder(FireReminder, dueIn > TimeSpan.Zero ? dueIn : TimeSpan.Zero, _options.ReminderRetryPeriod);
     }
@@ -100,8 +104,37 @@ public sealed class WakeSlotGrain(
         }
         catch (Exception exception)
         {
-            logger.LogWarning(exception, "Wake slot {Slot}: the pass failed; the slot fires again in {Period}", _key, _options.ReminderRetryPeriod);
+            logger.LogWarning(exception, "Wake slot {Slot}: the pass failed; the slot fires again in {Period}", _key, await BackOffAsync());
         }
+    }
+
+    /// <summary>
+    /// After a pass that left friends unwoken: the next tries come a quarter of the slot's lateness apart, at least
+    /// <see cref="EngineOptions.ReminderRetryPeriod"/> and at most <see cref="EngineOptions.WakeSlotMaxRetryPeriod"/>.
+    /// An outage of minutes is retried every minute; a friend that can never be woken costs a try an hour, not one a
+    /// minute for good. Lateness rather than a count of failures, so a reactivated slot needs no state for it.
+    /// </summary>
+    private async Task<TimeSpan> BackOffAsync()
+    {
+        var late = timeProvider.GetUtcNow() - _slot;
+        var period = TimeSpan.FromTicks(Math.Clamp(late.Ticks / 4, _options.ReminderRetryPeriod.Ticks,
+            Math.Max(_options.ReminderRetryPeriod.Ticks, _options.WakeSlotMaxRetryPeriod.Ticks)));
+        if (_registeredPeriod != period)
+        {
+            try
+            {
+                await this.RegisterOrUpdateReminder(FireReminder, period, period);
+                _registeredPeriod = period;
+            }
+            catch (Exception exception)
+            {
+                // The reminder keeps its period: the slot is retried sooner than it need be, nothing is lost.
+                logger.LogDebug(exception, "Wake slot {Slot}: backing off to {Period} failed", _key, period);
+                return _registeredPeriod ?? _options.ReminderRetryPeriod;
+            }
+        }
+
+        return period;
     }
 
     private async Task PassAsync()
@@ -125,9 +158,9 @@ public sealed class WakeSlotGrain(
 
         if (failed.Count > 0)
         {
-            logger.LogWarning("Wake slot {Slot}: {Failed} of {Listed} friends could not be woken; the slot fires again in {Period}",
-                _key, failed.Count, done.Count + failed.Count, _options.ReminderRetryPeriod);
             await KeepOnlyAsync(failed, done);
+            logger.LogWarning("Wake slot {Slot}: {Failed} of {Listed} friends could not be woken; the slot fires again in {Period}",
+                _key, failed.Count, done.Count + failed.Count, await BackOffAsync());
             return;
         }
 

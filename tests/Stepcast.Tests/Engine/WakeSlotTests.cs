@@ -120,6 +120,17 @@ public sealed class WakeSlotTests(EngineCluster cluster)
         await cluster.AdvanceAsync(TimeSpan.FromMinutes(3), TimeSpan.FromMinutes(1));
         Assert.Equal(new[] { "" }, (await slot.List()).ToArray());
         Assert.Single(cluster.DeliveriesTo(channel, "Ureal"));
+
+        // Still failing hours later, it is tried less often (a quarter of its lateness apart), never under a minute
+        // apart and never over an hour apart.
+        Assert.InRange(await ReminderPeriodAsync(slot) ?? TimeSpan.Zero, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(2));
+        await cluster.AdvanceAsync(TimeSpan.FromHours(2), TimeSpan.FromMinutes(1));
+        await WaitUntilAsync(async () => await ReminderPeriodAsync(slot) > TimeSpan.FromMinutes(20), "tries spaced out after two hours");
+        Assert.InRange(await ReminderPeriodAsync(slot) ?? TimeSpan.Zero, TimeSpan.FromMinutes(20), TimeSpan.FromMinutes(35));
+        await cluster.AdvanceAsync(TimeSpan.FromDays(1), TimeSpan.FromMinutes(30));
+        await WaitUntilAsync(async () => await ReminderPeriodAsync(slot) == TimeSpan.FromHours(1), "tries an hour apart after a day");
+        Assert.Equal(new[] { "" }, (await slot.List()).ToArray());
+        Assert.Single(cluster.DeliveriesTo(channel, "Ureal"));
     }
 
     [Fact]
@@ -151,6 +162,12 @@ public sealed class WakeSlotTests(EngineCluster cluster)
     {
         var table = cluster.Cluster.Silos[0].ServiceProvider.GetRequiredService<IReminderTable>();
         return (await table.ReadRows(friend.GetGrainId())).Reminders.Count > 0;
+    }
+
+    private async Task<TimeSpan?> ReminderPeriodAsync(IWakeSlotGrain slot)
+    {
+        var table = cluster.Cluster.Silos[0].ServiceProvider.GetRequiredService<IReminderTable>();
+        return (await table.ReadRows(slot.GetGrainId())).Reminders.SingleOrDefault()?.Period;
     }
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
