@@ -18,6 +18,14 @@ public sealed class EngineOptions
     public TimeSpan ReminderRetryPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
+    /// Whether a step due now or within <see cref="ReminderRetryPeriod"/> is also covered by a reminder, stored before
+    /// the state that made it due, so a silo that crashes before running it does not lose it. On by default. The
+    /// embedded topology turns it off: its reminders live in the same process memory as the state, which a crash loses
+    /// with them. There the activation's own timer covers such a step (its run failing, say), at the retry period.
+    /// </summary>
+    public bool DurableSafetyNet { get; set; } = true;
+
+    /// <summary>
     /// Reminders of steps due at the same moment fire spread over this window, each friend at its own offset, so a
     /// cohort due at 10:00 is woken over the window rather than in one second (see <c>WakeSpread</c>). A step goes
     /// out at most this long after its due time; the due time itself, and what the API shows, stay exact. Off (zero)

@@ -58,6 +58,10 @@ public sealed class FriendGrain(
     /// <summary>The activation's own wake-up for a step due within one reminder period (see <see cref="ArmWakeUp"/>).</summary>
     private IGrainTimer? _wakeTimer;
     private DateTimeOffset? _wakeAt;
+    /// <summary>The pending wake-up only stands in for a reminder behind a step due now (see <see cref="ArmWakeUp"/>).</summary>
+    private bool _wakeIsFallback;
+    /// <summary>A write failed and this activation is on its way out (see <see cref="OnDeactivateAsync"/>).</summary>
+    private bool _failedWrite;
     /// <summary>Auto-replies accepted with their command and not yet sent; never persisted (see the class remarks).</summary>
     private readonly Queue<PendingReply> _pendingReplies = new();
     /// <summary>Quota reservations to commit (true) or release (false) once the outcome that decides it is stored.</summary>
@@ -105,10 +109,23 @@ public sealed class FriendGrain(
         return Task.CompletedTask;
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _metrics?.FriendDeactivated();
-        if (_wakeAt is not null && reason.ReasonCode is not (DeactivationReasonCode.ApplicationRequested
+        if (_failedWrite && !_options.DurableSafetyNet)
+        {
+            // Leaving after a failed write, with no reminder stored before it: one now retries whatever storage
+            // holds as due, a period on, as the reminder stored before the write would have.
+            try
+            {
+                await this.RegisterOrUpdateReminder(WakeUpReminder, _options.ReminderRetryPeriod, _options.ReminderRetryPeriod);
+            }
+            catch (Exception exception)
+            {
+                logger.LogWarning(exception, "Friend {Friend}: no reminder after a failed write", _key);
+            }
+        }
+        else if (_wakeAt is not null && reason.ReasonCode is not (DeactivationReasonCode.ApplicationRequested
             or DeactivationReasonCode.ApplicationError or DeactivationReasonCode.Migrating))
         {
             // Taken away by the runtime (collected, a duplicate, its silo stopping) with a step due soon: its timer goes
@@ -117,8 +134,6 @@ public sealed class FriendGrain(
             // reminder retries that), nor when it migrates (the new activation wakes itself as it starts).
             this.AsReference<IFriendGrain>().RunDueStepsInBackground().Ignore();
         }
-
-        return Task.CompletedTask;
     }
 
     async Task<SignalResult> IFriendGrain.Follow(FollowCommand command)
@@ -1048,7 +1063,7 @@ public sealed class FriendGrain(
         var slot = WakeSlotFor(due);
         var safetyNet = slot is { } wakeSlot
             ? Friend.WakeSlot == wakeSlot ? Task.CompletedTask : WakeSlots.Slot(GrainFactory, _key, wakeSlot).Add(_key.LineUserId)
-            : due is { } earlier && (_reminderDueAt is null || ReminderTimeFor(earlier) < _reminderDueAt)
+            : due is { } earlier && NeedsReminder(earlier) && (_reminderDueAt is null || ReminderTimeFor(earlier) < _reminderDueAt)
                 ? SetReminderAsync(earlier)
                 : Task.CompletedTask;
         try
@@ -1059,6 +1074,7 @@ public sealed class FriendGrain(
         catch
         {
             // As for a failed write below: the command has changed this activation's state already.
+            _failedWrite = true;
             DeactivateOnIdle();
             throw;
         }
@@ -1082,6 +1098,7 @@ public sealed class FriendGrain(
             // The command already changed this activation's state, including the event id that makes a repeat a
             // duplicate; kept, it would swallow the redelivery that LINE sends because the write failed. Let the
             // next call start from what storage really holds.
+            _failedWrite = true;
             DeactivateOnIdle();
             throw;
         }
@@ -1093,7 +1110,7 @@ public sealed class FriendGrain(
         {
             // Moved later (or away from a step already run): follow it. A step due now keeps the safety net set above
             // rather than rewriting the reminder row on every write of the run.
-            if (later > Now && _reminderDueAt != ReminderTimeFor(later) && !SafetyNetCovers(later))
+            if (later > Now && NeedsReminder(later) && _reminderDueAt != ReminderTimeFor(later) && !SafetyNetCovers(later))
             {
                 await SetReminderAsync(later);
             }
@@ -1158,10 +1175,17 @@ public sealed class FriendGrain(
             return;
         }
 
-        if (at <= Now && _wakeTimer is null)
+        if (at <= Now && (_wakeTimer is null || _wakeIsFallback))
         {
             // Due now with no wake-up pending: whoever made it due runs it (the run in progress, or a command's
-            // background run). A pending wake-up is kept, re-armed for now: this write may not be a run's.
+            // background run). A pending wake-up is kept, re-armed for now: this write may not be a run's. Without a
+            // reminder behind it, a wake-up a retry period on stands in for one, should that run fail.
+            if (!_options.DurableSafetyNet && _wakeTimer is null)
+            {
+                WakeUpAt(Now + _options.ReminderRetryPeriod);
+                _wakeIsFallback = true;
+            }
+
             return;
         }
 
@@ -1177,6 +1201,7 @@ public sealed class FriendGrain(
 
         _wakeTimer?.Dispose();
         _wakeAt = at;
+        _wakeIsFallback = false;
         var delay = at - Now;
         _wakeTimer = this.RegisterGrainTimer(
             static (self, _) => self.WakeUpAsync(), this,
@@ -1222,6 +1247,13 @@ public sealed class FriendGrain(
     /// already set fires after it: moving that safety net on each throttled retry (every few seconds of a burst) was a
     /// reminder write per retry.
     /// </summary>
+    /// <summary>
+    /// False for a step the activation's own timer covers alone: due within a retry period, where reminders could not
+    /// outlive a crash anyway (<see cref="EngineOptions.DurableSafetyNet"/> off).
+    /// </summary>
+    private bool NeedsReminder(DateTimeOffset dueAt) =>
+        _options.DurableSafetyNet || dueAt - Now > _options.ReminderRetryPeriod;
+
     private bool SafetyNetCovers(DateTimeOffset dueAt) =>
         dueAt - Now <= _options.ReminderRetryPeriod && _reminderDueAt is { } fires && fires > dueAt;
 

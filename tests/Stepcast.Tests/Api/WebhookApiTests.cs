@@ -415,6 +415,46 @@ public sealed class WebhookApiTests(WebhookHostFactory host) : IClassFixture<Web
         Assert.Equal(1, await CountOfStepAsync(friend, WelcomeStep));
     }
 
+    [Fact]
+    public async Task The_embedded_host_sends_a_welcome_with_no_reminder_behind_it_as_its_reminders_would_die_with_its_state()
+    {
+        var friend = NewFriend();
+
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(new LineWebhookBody().Follow(friend))).StatusCode);
+
+        Assert.Equal(1, await CountOfStepAsync(friend, WelcomeStep));
+        var grain = host.Grains.GetFriend(SandboxChannel, friend).GetGrainId();
+        Assert.DoesNotContain(grain, host.Reminders.Stored);
+    }
+
+    [Fact]
+    public async Task A_friend_whose_write_failed_on_the_embedded_host_is_woken_a_retry_period_later()
+    {
+        var friend = NewFriend();
+        HttpResponseMessage duringOutage;
+        try
+        {
+            host.FriendStorageFaults.FailWrites = true;
+            duringOutage = await PostAsync(new LineWebhookBody().Follow(friend));
+        }
+        finally
+        {
+            host.FriendStorageFaults.Clear();
+        }
+
+        await AssertProblemAsync(duringOutage, HttpStatusCode.ServiceUnavailable);
+        // With no reminder stored before the write, the activation leaving after it stores one on its way out.
+        var grain = host.Grains.GetFriend(SandboxChannel, friend).GetGrainId();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while ((await host.Reminders.ReadRows(grain)).Reminders.Count == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        var reminder = Assert.Single((await host.Reminders.ReadRows(grain)).Reminders);
+        Assert.Equal(TimeSpan.FromMinutes(1), reminder.Period);
+    }
+
     private async Task PublishAsync(ScenarioDefinition scenario)
     {
         var grain = host.Grains.GetGrain<IScenarioGrain>(ScenarioKey.Format(scenario.ChannelId, scenario.Id));

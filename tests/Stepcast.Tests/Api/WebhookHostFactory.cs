@@ -28,6 +28,8 @@ public sealed class WebhookHostFactory : WebApplicationFactory<Program>
 
     public SandboxDeliveryRecorder Deliveries => Services.GetRequiredService<SandboxDeliveryRecorder>();
 
+    public RecordingReminderTable Reminders => Services.GetRequiredService<RecordingReminderTable>();
+
     public Task<FriendSnapshot> FriendAsync(string channelId, string lineUserId) => Grains.GetFriend(channelId, lineUserId).GetSnapshot();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -40,6 +42,7 @@ public sealed class WebhookHostFactory : WebApplicationFactory<Program>
         builder.ConfigureTestServices(services =>
         {
             FaultInjectingGrainStorage.Decorate(services, StorageNames.Friends, FriendStorageFaults);
+            RecordingReminderTable.Decorate(services);
             services.PostConfigure<EngineOptions>(engine => engine.WaitCompression = WaitCompression);
         });
     }
