@@ -32,6 +32,7 @@ public sealed class FriendGrain(
     ScenarioCatalog catalog,
     IMessageDelivery delivery,
     MulticastCoalescer coalescer,
+    QuotaLanes quotaLanes,
     TimeProvider timeProvider,
     IOptions<EngineOptions> engineOptions,
     ILogger<FriendGrain> logger,
@@ -348,7 +349,7 @@ public sealed class FriendGrain(
         if (run is null || run.Suspended || Friend.Status == FriendStatus.Blocked)
         {
             // Blocked or ended: the budget reserved for it goes back.
-            Quota.Release(retryKey).Ignore();
+            quotaLanes.Release(_key.ChannelId, retryKey);
             return;
         }
 
@@ -463,7 +464,7 @@ public sealed class FriendGrain(
         foreach (var (retryKey, enlistment) in _joinedEarly)
         {
             coalescer.Withdraw(enlistment);
-            Quota.Release(retryKey).Ignore();
+            quotaLanes.Release(_key.ChannelId, retryKey);
         }
 
         _joinedEarly.Clear();
@@ -797,7 +798,7 @@ public sealed class FriendGrain(
                 if (allowedAt > now)
                 {
                     // A reservation made for it (a woken held send) goes back until then.
-                    Quota.Release(run.PendingRetryKey!.Value).Ignore();
+                    quotaLanes.Release(_key.ChannelId, run.PendingRetryKey!.Value);
                     run.DueAt = allowedAt;
                     _interpreter.Record(run, HistoryKind.Deferred, send.Id, $"frequency cap: next allowed at {allowedAt:O}", run.PendingRetryKey, now);
                     continue;
@@ -807,7 +808,7 @@ public sealed class FriendGrain(
             QuotaDecision decision;
             try
             {
-                decision = await Quota.Reserve(QuotaRequestFor(run, scenario));
+                decision = await quotaLanes.Reserve(_key.ChannelId, QuotaRequestFor(run, scenario));
             }
             catch (Exception exception)
             {
@@ -875,7 +876,14 @@ public sealed class FriendGrain(
     {
         foreach (var (retryKey, commit) in _quotaSettlements)
         {
-            (commit ? Quota.Commit(retryKey) : Quota.Release(retryKey)).Ignore();
+            if (commit)
+            {
+                quotaLanes.Commit(_key.ChannelId, retryKey);
+            }
+            else
+            {
+                quotaLanes.Release(_key.ChannelId, retryKey);
+            }
         }
 
         _quotaSettlements.Clear();

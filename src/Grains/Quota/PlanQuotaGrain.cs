@@ -124,17 +124,62 @@ public sealed partial class PlanQuotaGrain(
 
     async Task<QuotaDecision> IPlanQuotaGrain.Reserve(QuotaRequest request)
     {
+        var persist = false;
+        var decision = ReserveInMemory(request, ref persist);
+        if (persist)
+        {
+            // Durable before granted: a restart must not forget budget already promised.
+            await PersistAsync();
+        }
+
+        return decision;
+    }
+
+    async Task<ImmutableArray<QuotaDecision>> IPlanQuotaGrain.Settle(QuotaSettlement settlement)
+    {
+        ArgumentNullException.ThrowIfNull(settlement);
+        foreach (var retryKey in settlement.Commits)
+        {
+            CommitInMemory(retryKey);
+        }
+
+        var released = false;
+        foreach (var retryKey in settlement.Releases)
+        {
+            released |= ReleaseInMemory(retryKey);
+        }
+
+        var persist = false;
+        var decisions = ImmutableArray.CreateBuilder<QuotaDecision>(settlement.Reservations.Length);
+        foreach (var request in settlement.Reservations)
+        {
+            decisions.Add(ReserveInMemory(request, ref persist));
+        }
+
+        if (released)
+        {
+            StartWakingHeld();
+        }
+
+        if (persist)
+        {
+            // One write for the whole settlement, before any of its grants is answered.
+            await PersistAsync();
+        }
+
+        return decisions.MoveToImmutable();
+    }
+
+    /// <summary>Decides a reservation; <paramref name="persist"/> turns true when the grant must be durable before it is answered.</summary>
+    private QuotaDecision ReserveInMemory(QuotaRequest request, ref bool persist)
+    {
         ArgumentNullException.ThrowIfNull(request);
         RollMonth();
         if (Quota.Reservations.TryGetValue(request.RetryKey, out var existing))
         {
             // A retry of a send already counted: refresh it so it does not time out into "used" while retries go on.
             existing.ReservedAt = Now;
-            if (IsLimited)
-            {
-                await PersistAsync();
-            }
-
+            persist |= IsLimited;
             return QuotaDecision.Grant;
         }
 
@@ -157,12 +202,7 @@ public sealed partial class PlanQuotaGrain(
 
             AddReservation(request.RetryKey, request.Recipients);
             Changed();
-            if (IsLimited)
-            {
-                // Durable before granted: a restart must not forget budget already promised.
-                await PersistAsync();
-            }
-
+            persist |= IsLimited;
             return QuotaDecision.Grant;
         }
 
@@ -182,6 +222,22 @@ public sealed partial class PlanQuotaGrain(
 
     Task IPlanQuotaGrain.Commit(Guid retryKey)
     {
+        CommitInMemory(retryKey);
+        return Task.CompletedTask;
+    }
+
+    Task IPlanQuotaGrain.Release(Guid retryKey)
+    {
+        if (ReleaseInMemory(retryKey))
+        {
+            StartWakingHeld();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void CommitInMemory(Guid retryKey)
+    {
         RollMonth();
         if (RemoveReservation(retryKey) is { } reservation)
         {
@@ -189,19 +245,18 @@ public sealed partial class PlanQuotaGrain(
             Changed();
             CheckAlerts();
         }
-
-        return Task.CompletedTask;
     }
 
-    Task IPlanQuotaGrain.Release(Guid retryKey)
+    /// <summary>True when budget came back, for the held sends to be woken.</summary>
+    private bool ReleaseInMemory(Guid retryKey)
     {
-        if (RemoveReservation(retryKey) is not null)
+        if (RemoveReservation(retryKey) is null)
         {
-            Changed();
-            StartWakingHeld();
+            return false;
         }
 
-        return Task.CompletedTask;
+        Changed();
+        return true;
     }
 
     async Task<QuotaDecision> IPlanQuotaGrain.ReportExhaustedByLine(QuotaRequest request)
