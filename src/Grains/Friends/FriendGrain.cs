@@ -32,7 +32,6 @@ public sealed class FriendGrain(
     ScenarioCatalog catalog,
     IMessageDelivery delivery,
     MulticastCoalescer coalescer,
-    QuotaLanes quotaLanes,
     TimeProvider timeProvider,
     IOptions<EngineOptions> engineOptions,
     ILogger<FriendGrain> logger,
@@ -349,7 +348,7 @@ public sealed class FriendGrain(
         if (run is null || run.Suspended || Friend.Status == FriendStatus.Blocked)
         {
             // Blocked or ended: the budget reserved for it goes back.
-            quotaLanes.Release(_key.ChannelId, retryKey);
+            Quota.Release(retryKey).Ignore();
             return;
         }
 
@@ -464,7 +463,7 @@ public sealed class FriendGrain(
         foreach (var (retryKey, enlistment) in _joinedEarly)
         {
             coalescer.Withdraw(enlistment);
-            quotaLanes.Release(_key.ChannelId, retryKey);
+            Quota.Release(retryKey).Ignore();
         }
 
         _joinedEarly.Clear();
@@ -798,7 +797,7 @@ public sealed class FriendGrain(
                 if (allowedAt > now)
                 {
                     // A reservation made for it (a woken held send) goes back until then.
-                    quotaLanes.Release(_key.ChannelId, run.PendingRetryKey!.Value);
+                    Quota.Release(run.PendingRetryKey!.Value).Ignore();
                     run.DueAt = allowedAt;
                     _interpreter.Record(run, HistoryKind.Deferred, send.Id, $"frequency cap: next allowed at {allowedAt:O}", run.PendingRetryKey, now);
                     continue;
@@ -808,7 +807,7 @@ public sealed class FriendGrain(
             QuotaDecision decision;
             try
             {
-                decision = await quotaLanes.Reserve(_key.ChannelId, QuotaRequestFor(run, scenario));
+                decision = await Quota.Reserve(QuotaRequestFor(run, scenario));
             }
             catch (Exception exception)
             {
@@ -876,14 +875,7 @@ public sealed class FriendGrain(
     {
         foreach (var (retryKey, commit) in _quotaSettlements)
         {
-            if (commit)
-            {
-                quotaLanes.Commit(_key.ChannelId, retryKey);
-            }
-            else
-            {
-                quotaLanes.Release(_key.ChannelId, retryKey);
-            }
+            (commit ? Quota.Commit(retryKey) : Quota.Release(retryKey)).Ignore();
         }
 
         _quotaSettlements.Clear();

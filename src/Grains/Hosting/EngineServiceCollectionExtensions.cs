@@ -56,7 +56,6 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton<IMessageDelivery>(sp => sp.GetRequiredService<ChannelRoutingDelivery>());
         services.TryAddSingleton<IMulticastDelivery>(sp => sp.GetRequiredService<ChannelRoutingDelivery>());
         services.TryAddSingleton<MulticastCoalescer>();
-        services.TryAddSingleton<QuotaLanes>();
         services.AddOptions<StatsOptions>().Bind(configuration.GetSection(StatsOptions.SectionName));
         services.AddOptions<Campaigns.CampaignOptions>().Bind(configuration.GetSection(Campaigns.CampaignOptions.SectionName));
         services.AddOptions<ClickOptions>().Bind(configuration.GetSection(ClickOptions.SectionName));

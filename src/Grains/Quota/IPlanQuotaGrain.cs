@@ -30,12 +30,6 @@ public interface IPlanQuotaGrain : IGrainWithStringKey
     Task Release(Guid retryKey);
 
     /// <summary>
-    /// Commits, releases, then reservations in their order, as one call from a silo's <see cref="QuotaLanes"/>: the
-    /// decisions answer <see cref="QuotaSettlement.Reservations"/> one for one, each as <see cref="Reserve"/> would.
-    /// </summary>
-    Task<ImmutableArray<QuotaDecision>> Settle(QuotaSettlement settlement);
-
-    /// <summary>
     /// LINE answered 429 "monthly limit": the account's budget is spent whatever our count says. Releases the send's
     /// reservation and answers as a refused <see cref="Reserve"/> would (holding the send under the pause policy).
     /// </summary>
@@ -45,15 +39,6 @@ public interface IPlanQuotaGrain : IGrainWithStringKey
     Task Reconcile();
 
     Task<QuotaStatus> GetStatus();
-}
-
-/// <summary>What one silo's sends asked of a channel's quota since its last call (see <see cref="IPlanQuotaGrain.Settle"/>).</summary>
-[GenerateSerializer, Immutable]
-public sealed record QuotaSettlement
-{
-    [Id(0)] public ImmutableArray<Guid> Commits { get; init; } = [];
-    [Id(1)] public ImmutableArray<Guid> Releases { get; init; } = [];
-    [Id(2)] public ImmutableArray<QuotaRequest> Reservations { get; init; } = [];
 }
 
 /// <summary>A send asking for budget.</summary>

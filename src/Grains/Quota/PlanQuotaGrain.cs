@@ -124,62 +124,17 @@ public sealed partial class PlanQuotaGrain(
 
     async Task<QuotaDecision> IPlanQuotaGrain.Reserve(QuotaRequest request)
     {
-        var persist = false;
-        var decision = ReserveInMemory(request, ref persist);
-        if (persist)
-        {
-            // Durable before granted: a restart must not forget budget already promised.
-            await PersistAsync();
-        }
-
-        return decision;
-    }
-
-    async Task<ImmutableArray<QuotaDecision>> IPlanQuotaGrain.Settle(QuotaSettlement settlement)
-    {
-        ArgumentNullException.ThrowIfNull(settlement);
-        foreach (var retryKey in settlement.Commits)
-        {
-            CommitInMemory(retryKey);
-        }
-
-        var released = false;
-        foreach (var retryKey in settlement.Releases)
-        {
-            released |= ReleaseInMemory(retryKey);
-        }
-
-        var persist = false;
-        var decisions = ImmutableArray.CreateBuilder<QuotaDecision>(settlement.Reservations.Length);
-        foreach (var request in settlement.Reservations)
-        {
-            decisions.Add(ReserveInMemory(request, ref persist));
-        }
-
-        if (released)
-        {
-            StartWakingHeld();
-        }
-
-        if (persist)
-        {
-            // One write for the whole settlement, before any of its grants is answered.
-            await PersistAsync();
-        }
-
-        return decisions.MoveToImmutable();
-    }
-
-    /// <summary>Decides a reservation; <paramref name="persist"/> turns true when the grant must be durable before it is answered.</summary>
-    private QuotaDecision ReserveInMemory(QuotaRequest request, ref bool persist)
-    {
         ArgumentNullException.ThrowIfNull(request);
         RollMonth();
         if (Quota.Reservations.TryGetValue(request.RetryKey, out var existing))
         {
             // A retry of a send already counted: refresh it so it does not time out into "used" while retries go on.
             existing.ReservedAt = Now;
-            persist |= IsLimited;
+            if (IsLimited)
+            {
+                await PersistAsync();
+            }
+
             return QuotaDecision.Grant;
         }
 
@@ -202,7 +157,12 @@ public sealed partial class PlanQuotaGrain(
 
             AddReservation(request.RetryKey, request.Recipients);
             Changed();
-            persist |= IsLimited;
+            if (IsLimited)
+            {
+                // Durable before granted: a restart must not forget budget already promised.
+                await PersistAsync();
+            }
+
             return QuotaDecision.Grant;
         }
 
@@ -222,22 +182,6 @@ public sealed partial class PlanQuotaGrain(
 
     Task IPlanQuotaGrain.Commit(Guid retryKey)
     {
-        CommitInMemory(retryKey);
-        return Task.CompletedTask;
-    }
-
-    Task IPlanQuotaGrain.Release(Guid retryKey)
-    {
-        if (ReleaseInMemory(retryKey))
-        {
-            StartWakingHeld();
-        }
-
-        return Task.CompletedTask;
-    }
-
-    private void CommitInMemory(Guid retryKey)
-    {
         RollMonth();
         if (RemoveReservation(retryKey) is { } reservation)
         {
@@ -245,18 +189,19 @@ public sealed partial class PlanQuotaGrain(
             Changed();
             CheckAlerts();
         }
+
+        return Task.CompletedTask;
     }
 
-    /// <summary>True when budget came back, for the held sends to be woken.</summary>
-    private bool ReleaseInMemory(Guid retryKey)
+    Task IPlanQuotaGrain.Release(Guid retryKey)
     {
-        if (RemoveReservation(retryKey) is null)
+        if (RemoveReservation(retryKey) is not null)
         {
-            return false;
+            Changed();
+            StartWakingHeld();
         }
 
-        Changed();
-        return true;
+        return Task.CompletedTask;
     }
 
     async Task<QuotaDecision> IPlanQuotaGrain.ReportExhaustedByLine(QuotaRequest request)

@@ -300,24 +300,4 @@ public sealed class QuotaEngineTests(EngineCluster cluster)
         var timedOut = await WaitForQuotaAsync(channel, s => s.Reserved == 0);
         Assert.Equal((9, 0, 1), (timedOut.Used, timedOut.Reserved, timedOut.Remaining));
     }
-
-    [Fact]
-    public async Task A_settlement_commits_and_releases_first_then_grants_its_reservations_in_order_until_the_budget_is_spent()
-    {
-        var channel = NewChannel();
-        await Quota(channel).Configure(Limit(5, QuotaExhaustedPolicy.Skip));
-        var now = cluster.Clock.GetUtcNow();
-        var (sent, refused) = (Guid.NewGuid(), Guid.NewGuid());
-        Assert.True((await Quota(channel).Reserve(new QuotaRequest { RetryKey = sent, Recipients = 2, DueAt = now })).Granted);
-        Assert.True((await Quota(channel).Reserve(new QuotaRequest { RetryKey = refused, Recipients = 2, DueAt = now })).Granted);
-        var asks = new[] { 2, 2, 1 }.Select(recipients => new QuotaRequest { RetryKey = Guid.NewGuid(), Recipients = recipients, DueAt = now }).ToArray();
-
-        // Once the commit and the release are counted, 3 of the 5 remain: the first ask (2) fits, the second (2) no
-        // longer does, the last (1) does.
-        var decisions = await Quota(channel).Settle(new QuotaSettlement { Commits = [sent], Releases = [refused], Reservations = [.. asks] });
-
-        Assert.Equal([true, false, true], decisions.Select(decision => decision.Granted));
-        var status = await Quota(channel).GetStatus();
-        Assert.Equal((2, 3, 0), (status.Used, status.Reserved, status.Remaining));
-    }
 }
