@@ -1243,17 +1243,17 @@ public sealed class FriendGrain(
     }
 
     /// <summary>
-    /// True when the step is due within one reminder period, so this activation's timer wakes it, and the reminder
-    /// already set fires after it: moving that safety net on each throttled retry (every few seconds of a burst) was a
-    /// reminder write per retry.
-    /// </summary>
-    /// <summary>
     /// False for a step the activation's own timer covers alone: due within a retry period, where reminders could not
     /// outlive a crash anyway (<see cref="EngineOptions.DurableSafetyNet"/> off).
     /// </summary>
     private bool NeedsReminder(DateTimeOffset dueAt) =>
         _options.DurableSafetyNet || dueAt - Now > _options.ReminderRetryPeriod;
 
+    /// <summary>
+    /// True when the step is due within one reminder period, so this activation's timer wakes it, and the reminder
+    /// already set fires after it: moving that safety net on each throttled retry (every few seconds of a burst) was a
+    /// reminder write per retry.
+    /// </summary>
     private bool SafetyNetCovers(DateTimeOffset dueAt) =>
         dueAt - Now <= _options.ReminderRetryPeriod && _reminderDueAt is { } fires && fires > dueAt;
 
