@@ -37,7 +37,8 @@ public sealed class FriendGrain(
     ILogger<FriendGrain> logger,
     StatsCollector statsCollector,
     IOptions<StatsOptions> statsOptions,
-    ClickTokens clickTokens) : Grain, IFriendGrain, IRemindable
+    ClickTokens clickTokens,
+    IReminderTable reminderTable) : Grain, IFriendGrain, IRemindable
 {
     private const string WakeUpReminder = "wake-up";
 
@@ -50,6 +51,8 @@ public sealed class FriendGrain(
     private ScenarioInterpreter _interpreter = null!;
     private FriendStatsTracker _stats = null!;
     private IGrainReminder? _reminder;
+    /// <summary>The safety net stored straight in the reminder table (see <see cref="StoreSafetyNetRowAsync"/>).</summary>
+    private ReminderEntry? _safetyNetRow;
     /// <summary>The earliest retry of a send refused a rate-limit permit in the current pass of due steps (set by DeliverAsync).</summary>
     private DateTimeOffset? _throttledRetryAt;
     /// <summary>The due time the reminder is known to be registered for; null when unknown (fresh activation).</summary>
@@ -1131,6 +1134,20 @@ public sealed class FriendGrain(
             return;
         }
 
+        if (_safetyNetRow is { } row)
+        {
+            // Stored straight in the table, never loaded by the reminder service: removed the same way. A row changed
+            // since (the service stored a later reminder over it) answers false and is left to the service.
+            _safetyNetRow = null;
+            if (await reminderTable.RemoveRow(this.GetGrainId(), WakeUpReminder, row.ETag!))
+            {
+                _reminder = null;
+                _reminderDueAt = null;
+                _reminderKnownAbsent = true;
+                return;
+            }
+        }
+
         _reminder ??= await this.GetReminder(WakeUpReminder);
         if (_reminder is not null)
         {
@@ -1261,6 +1278,13 @@ public sealed class FriendGrain(
     {
         var now = Now;
         var fireAt = ReminderTimeFor(dueAt);
+        if (dueAt - now <= _options.ReminderRetryPeriod && _reminderKnownAbsent)
+        {
+            await StoreSafetyNetRowAsync(fireAt);
+            return;
+        }
+
+        _safetyNetRow = null;
         _reminder = await this.RegisterOrUpdateReminder(WakeUpReminder, fireAt - now, _options.ReminderRetryPeriod);
         _reminderDueAt = fireAt;
         _reminderKnownAbsent = false;
@@ -1270,6 +1294,30 @@ public sealed class FriendGrain(
             // a first tick already past to the next period, a minute later, so the step is run from here instead.
             this.AsReference<IFriendGrain>().RunDueStepsInBackground().Ignore();
         }
+    }
+
+    /// <summary>
+    /// The reminder behind a step this activation runs now or wakes itself for: only needed if the silo dies first, so
+    /// it is stored straight in the reminder table rather than registered with the reminder service, which would load
+    /// it into memory with a timer of its own (about 7 kB and two calls to the service per welcome, set and removed
+    /// within milliseconds). The service reads rows like it when a silo starts or takes over a dead one's range, and
+    /// fires it then; a silo that lives removes it (<see cref="ForgetReminderAsync"/>) before the service's periodic
+    /// read is likely to see it, and one that sees it fires it once to a friend with nothing due.
+    /// </summary>
+    private async Task StoreSafetyNetRowAsync(DateTimeOffset fireAt)
+    {
+        var row = new ReminderEntry
+        {
+            GrainId = this.GetGrainId(),
+            ReminderName = WakeUpReminder,
+            StartAt = fireAt.UtcDateTime,
+            Period = _options.ReminderRetryPeriod,
+        };
+        row.ETag = await reminderTable.UpsertRow(row)
+            ?? throw new InvalidOperationException($"The reminder table did not store the safety net of {_key}.");
+        _safetyNetRow = row;
+        _reminderDueAt = fireAt;
+        _reminderKnownAbsent = false;
     }
 
     /// <summary>On every write: refilled in place rather than built anew (allocation per write is GC time in a burst).</summary>
