@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Time.Testing;
 
@@ -22,8 +21,8 @@ public sealed class FakeWallClock : FakeTimeProvider
 {
     private static readonly TimeSpan StuckAfter = TimeSpan.FromSeconds(1);
 
-    /// <summary>Start timestamps of the timer callbacks running now, each under a token of its own.</summary>
-    private readonly ConcurrentDictionary<object, long> _running = new();
+    /// <summary>When the timer callback running now started (a <see cref="Stopwatch"/> timestamp), 0 when none is.</summary>
+    private long _callbackStartedAt;
     private readonly Timer _watchdog;
     private long _skewTicks;
 
@@ -43,25 +42,23 @@ public sealed class FakeWallClock : FakeTimeProvider
 
     private void Run(TimerCallback callback, object? state)
     {
-        var token = new object();
-        _running[token] = Stopwatch.GetTimestamp();
+        // One callback at a time: the provider runs them under a gate, on whichever thread moved the clock.
+        Volatile.Write(ref _callbackStartedAt, Stopwatch.GetTimestamp());
         try
         {
             callback(state);
         }
         finally
         {
-            _running.TryRemove(token, out _);
-            if (Volatile.Read(ref _skewTicks) != 0)
-            {
-                Watch();
-            }
+            Volatile.Write(ref _callbackStartedAt, 0);
+            Volatile.Write(ref _skewTicks, 0);
         }
     }
 
     private void Watch()
     {
-        var stuck = _running.Values.Any(started => Stopwatch.GetElapsedTime(started) > StuckAfter);
+        var started = Volatile.Read(ref _callbackStartedAt);
+        var stuck = started != 0 && Stopwatch.GetElapsedTime(started) > StuckAfter;
         Volatile.Write(ref _skewTicks, stuck ? TimeSpan.TicksPerMillisecond : 0);
     }
 }
