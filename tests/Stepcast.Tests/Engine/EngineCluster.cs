@@ -86,6 +86,7 @@ public sealed class EngineCluster : IAsyncLifetime
     /// <summary>
     /// Waits (in real time, bounded) until the friend has received <paramref name="count"/> deliveries, and fails the
     /// test if it has not within 30 s. The sends come from the engine itself: its reminders and background runs.
+    /// With <paramref name="settle"/>, it then waits for the friend's turn that sent them to end.
     /// <para>
     /// Unless told otherwise, fake time also keeps moving, as real time would (a minute a second, then after 10 s ten
     /// minutes every 100 ms), for sends due after the clock's current reading. When the clock must stay still (a test
@@ -94,7 +95,7 @@ public sealed class EngineCluster : IAsyncLifetime
     /// </para>
     /// </summary>
     public async Task<IReadOnlyList<RecordedDelivery>> WaitForDeliveriesAsync(
-        string channelId, string lineUserId, int count, bool advanceClock = true)
+        string channelId, string lineUserId, int count, bool advanceClock = true, bool settle = true)
     {
         var started = DateTime.UtcNow;
         var deadline = started + TimeSpan.FromSeconds(30);
@@ -104,6 +105,16 @@ public sealed class EngineCluster : IAsyncLifetime
             var deliveries = DeliveriesTo(channelId, lineUserId);
             if (deliveries.Count >= count)
             {
+                // The send is recorded before the friend's turn ends: its write, and the wake slot listing for its next
+                // step, are still in flight. The slot registers its reminder as "due in" the time left, which the
+                // reminder service counts from its own reading of the clock; a test that moved the clock meanwhile
+                // (13 hours, in one run) got the next step that much late. A read-only call waits for the turn to end
+                // (unless the test watches the friend leave memory: the call would bring it back).
+                if (settle)
+                {
+                    await Friend(channelId, lineUserId).GetSnapshot();
+                }
+
                 return deliveries;
             }
 

@@ -1,3 +1,8 @@
+using Orleans.TestingHost;
+using Stepcast.Grains;
+using Stepcast.Grains.Delivery;
+using Stepcast.Tests.Engine;
+
 namespace Stepcast.Tests.Infrastructure;
 
 public sealed class FakeWallClockTests
@@ -31,6 +36,28 @@ public sealed class FakeWallClockTests
         clock.Advance(TimeSpan.FromSeconds(1));
 
         Assert.Equal(Start + TimeSpan.FromMinutes(1), await fired.Task.WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public async Task A_silo_on_the_clock_runs_a_handful_of_timers_per_hour_moved_not_one_per_100_ms()
+    {
+        var clock = new FakeWallClock(Start);
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddMemoryGrainStorageAsDefault();
+            silo.AddMemoryGrainStorage(StorageNames.Friends);
+            silo.UseInMemoryReminderService();
+            silo.AddFakeTimeEngine(clock, new SandboxDeliveryRecorder(clock));
+        });
+        await using var cluster = builder.Build();
+        await cluster.DeployAsync();
+
+        var before = clock.CallbacksRun;
+        clock.Advance(TimeSpan.FromHours(2));
+
+        // Orleans' thread-pool stall detector ticks every 100 ms: 72,000 callbacks here when it was on this clock.
+        Assert.InRange(clock.CallbacksRun - before, 0, 1_000);
     }
 
     private static async Task WaitUntilAsync(TimeProvider clock, DateTimeOffset due)
