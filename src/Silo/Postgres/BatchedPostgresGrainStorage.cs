@@ -3,6 +3,7 @@ using System.Globalization;
 using Npgsql;
 using NpgsqlTypes;
 using Orleans.Runtime;
+using Orleans.Serialization;
 using Orleans.Storage;
 using Stepcast.Grains.Diagnostics;
 
@@ -60,7 +61,7 @@ public sealed class BatchedPostgresGrainStorage : IGrainStorage, IAsyncDisposabl
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _serviceId;
-    private readonly IGrainStorageSerializer _serializer;
+    private readonly Serializer _serializer;
     private readonly StepcastMetrics _metrics;
     private readonly StatementBatcher<PendingRead> _reads;
     private readonly StatementBatcher<PendingWrite> _writes;
@@ -72,7 +73,7 @@ public sealed class BatchedPostgresGrainStorage : IGrainStorage, IAsyncDisposabl
     /// state that was never stored elsewhere.
     /// </param>
     public BatchedPostgresGrainStorage(
-        string connectionString, string serviceId, IGrainStorageSerializer serializer, StepcastMetrics metrics,
+        string connectionString, string serviceId, Serializer serializer, StepcastMetrics metrics,
         Func<string, IGrainStorage?>? formerStoreFor = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
@@ -102,13 +103,15 @@ public sealed class BatchedPostgresGrainStorage : IGrainStorage, IAsyncDisposabl
         grainState.RecordExists = row?.Payload is not null;
         if (row?.Payload is { } payload)
         {
-            grainState.State = _serializer.Deserialize<T>(new BinaryData(payload));
+            grainState.State = _serializer.Deserialize<T>(payload);
         }
     }
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
-        var write = new PendingWrite(StateKey(stateName, grainId), ParseVersion(grainState.ETag), _serializer.Serialize(grainState.State).ToArray());
+        // Straight to an array of the payload's size: the storage serializer's BinaryData grew a buffer from 256 bytes
+        // by doubling, then copied it once more (as the embedded store did, see InProcessGrainStorage).
+        var write = new PendingWrite(StateKey(stateName, grainId), ParseVersion(grainState.ETag), _serializer.SerializeToArray(grainState.State));
         _writes.Enqueue(write);
         var version = await write.Done.Task;
         grainState.ETag = version.ToString(CultureInfo.InvariantCulture);

@@ -79,7 +79,7 @@ public static class PostgresOrleansExtensions
                     services.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
                     // Orleans' binary format: a friend's state is read and written on every step, and JSON cost a
                     // quarter of the CPU of the embedded host's ingest when it was profiled.
-                    new OrleansGrainStorageSerializer(services.GetRequiredService<Serializer>()),
+                    services.GetRequiredService<Serializer>(),
                     services.GetRequiredService<StepcastMetrics>(),
                     stateName => FriendDirectory.IsDirectoryState(stateName) ? formerDirectory : formerFriends);
             });

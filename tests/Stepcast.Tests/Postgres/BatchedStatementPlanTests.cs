@@ -42,7 +42,7 @@ public sealed class BatchedStatementPlanTests(PostgresServer postgres) : IAsyncL
         var before = await TuplesReadAsync("stepcastgrainstate");
 
         await using (var store = new BatchedPostgresGrainStorage(
-            _connectionString, ServiceId, new OrleansGrainStorageSerializer(_services.GetRequiredService<Serializer>()),
+            _connectionString, ServiceId, _services.GetRequiredService<Serializer>(),
             _services.GetRequiredService<StepcastMetrics>()))
         {
             await Task.WhenAll(Enumerable.Range(1, 40).Select(i => store.WriteStateAsync(
@@ -85,7 +85,7 @@ public sealed class BatchedStatementPlanTests(PostgresServer postgres) : IAsyncL
     {
         long before;
         await using (var store = new BatchedPostgresGrainStorage(
-            _connectionString, ServiceId, new OrleansGrainStorageSerializer(_services.GetRequiredService<Serializer>()),
+            _connectionString, ServiceId, _services.GetRequiredService<Serializer>(),
             _services.GetRequiredService<StepcastMetrics>()))
         {
             // One at a time, so the same few connections run the statements often enough to prepare them.

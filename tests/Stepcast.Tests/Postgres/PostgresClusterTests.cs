@@ -210,7 +210,7 @@ public sealed class PostgresClusterTests(PostgresServer postgres, PostgresCluste
         // The default store is the ADO.NET provider on the same table the friends used before the batched store.
         var adoNet = services.GetRequiredKeyedService<IGrainStorage>(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME);
         await using var moving = new BatchedPostgresGrainStorage(
-            postgres.ConnectionString, cluster.Options.ServiceId, new OrleansGrainStorageSerializer(services.GetRequiredService<Serializer>()),
+            postgres.ConnectionString, cluster.Options.ServiceId, services.GetRequiredService<Serializer>(),
             services.GetRequiredService<StepcastMetrics>(), formerStoreFor: _ => adoNet);
         var before = GrainId.Create("stepcast-test", Guid.NewGuid().ToString("N"));
         await adoNet.WriteStateAsync("friend", before, new GrainState<ProbeState>(new ProbeState { Value = "stored by ADO.NET" }));
@@ -277,7 +277,7 @@ public sealed class PostgresClusterTests(PostgresServer postgres, PostgresCluste
         listener.Start();
         await using var store = new BatchedPostgresGrainStorage(
             postgres.ConnectionString, cluster.Options.ServiceId,
-            new OrleansGrainStorageSerializer(cluster.Silos[0].ServiceProvider.GetRequiredService<Serializer>()),
+            cluster.Silos[0].ServiceProvider.GetRequiredService<Serializer>(),
             meters.GetRequiredService<StepcastMetrics>());
 
         var ids = Enumerable.Range(0, 300).Select(i => GrainId.Create("stepcast-test", $"metrics-{Guid.NewGuid():N}-{i}")).ToArray();
