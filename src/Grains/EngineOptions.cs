@@ -44,6 +44,14 @@ public sealed class EngineOptions
     public TimeSpan WakeSlotHorizon { get; set; } = TimeSpan.FromMinutes(15);
 
     /// <summary>
+    /// Whether directory buckets and wake slots store LINE user ids in LINE's form as 16 bytes each rather than as text
+    /// (<see cref="Friends.PackedLineUserIds"/>). Rows of either kind are read alike. On by default; releases before
+    /// session 16's (2026-12-07) cannot read packed ids, so a rolling upgrade from one turns it off until every silo
+    /// runs this release (docs/operations.md).
+    /// </summary>
+    public bool PackLineUserIds { get; set; } = true;
+
+    /// <summary>
     /// How many friends one wake slot wakes at a time. A call lasts as long as the friend's run (a multicast window, a
     /// rate-limit wait), so this, times the slots of a minute, bounds the friends a cohort has in flight.
     /// </summary>

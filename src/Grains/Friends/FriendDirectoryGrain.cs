@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 
 namespace Stepcast.Grains.Friends;
@@ -10,9 +11,25 @@ namespace Stepcast.Grains.Friends;
 [GenerateSerializer]
 public sealed class FriendDirectoryState
 {
-    /// <summary>The open page. Buckets written before pages existed hold every id here; they seal on their next write.</summary>
+    /// <summary>
+    /// The open page's ids not in <see cref="PackedLineUserIds"/>: every id in rows written before packing (or with
+    /// <see cref="EngineOptions.PackLineUserIds"/> off), otherwise those not in LINE's form. Buckets written before
+    /// pages existed hold every id here; they seal on their next write.
+    /// </summary>
     [Id(0)] public List<string> LineUserIds { get; set; } = [];
     [Id(1)] public int SealedPages { get; set; }
+    /// <summary>The open page's ids in LINE's form, 16 bytes each (see <see cref="Friends.PackedLineUserIds"/>).</summary>
+    [Id(2)] public byte[]? PackedLineUserIds { get; set; }
+
+    public static FriendDirectoryState Of(IdPage open, int sealedPages, bool pack) => pack
+        ? new FriendDirectoryState { LineUserIds = [.. open.Others], SealedPages = sealedPages, PackedLineUserIds = open.PackedBytes() }
+        : new FriendDirectoryState { LineUserIds = [.. open], SealedPages = sealedPages };
+
+    /// <summary>The open page as stored, however it was stored.</summary>
+    public IdPage OpenPage() => IdPage.Load(PackedLineUserIds, LineUserIds);
+
+    /// <summary>The open page's ids in ordinal order.</summary>
+    public List<string> OpenIds() => [.. OpenPage()];
 }
 
 /// <summary>
@@ -23,23 +40,25 @@ public sealed class FriendDirectoryState
 /// </summary>
 [Reentrant]
 public sealed class FriendDirectoryGrain(
-    [PersistentState(FriendDirectory.BucketStateName, StorageNames.Friends)] IPersistentState<FriendDirectoryState> state) : Grain, IFriendDirectoryGrain
+    [PersistentState(FriendDirectory.BucketStateName, StorageNames.Friends)] IPersistentState<FriendDirectoryState> state,
+    IOptions<EngineOptions> options) : Grain, IFriendDirectoryGrain
 {
     private PagedIdList _ids = null!;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var key = this.GetPrimaryKeyString();
+        var pack = options.Value.PackLineUserIds;
         _ids = new PagedIdList(
             FriendDirectory.PageSize,
             (page, ids) => FriendDirectory.Page(GrainFactory, key, page).Store(ids),
             async (open, sealedPages) =>
             {
-                state.State = new FriendDirectoryState { LineUserIds = open, SealedPages = sealedPages };
+                state.State = FriendDirectoryState.Of(open, sealedPages, pack);
                 await state.WriteStateAsync();
             });
         // Buckets written before pages existed hold every id in the open page: it seals on their next write.
-        _ids.Load(state.State.LineUserIds, state.State.SealedPages);
+        _ids.Load(state.State.OpenPage(), state.State.SealedPages);
         return Task.CompletedTask;
     }
 
@@ -54,7 +73,7 @@ public sealed class FriendDirectoryGrain(
             return [];
         }
 
-        var sources = new List<ImmutableArray<string>> { FriendDirectory.Slice(_ids.Open, after, limit) };
+        var sources = new List<ImmutableArray<string>> { FriendDirectory.Slice([.. _ids.Open], after, limit) };
         var pages = Enumerable.Range(0, _ids.SealedPages)
             .Select(page => FriendDirectory.Page(GrainFactory, this.GetPrimaryKeyString(), page).List(after, limit));
         sources.AddRange(await Task.WhenAll(pages));
@@ -64,21 +83,39 @@ public sealed class FriendDirectoryGrain(
 
 /// <summary>A sealed page of ids: stored once, then read by campaigns walking the directory.</summary>
 public sealed class FriendDirectoryPageGrain(
-    [PersistentState(FriendDirectory.PageStateName, StorageNames.Friends)] IPersistentState<FriendDirectoryPageState> state) : Grain, IFriendDirectoryPageGrain
+    [PersistentState(FriendDirectory.PageStateName, StorageNames.Friends)] IPersistentState<FriendDirectoryPageState> state,
+    IOptions<EngineOptions> options) : Grain, IFriendDirectoryPageGrain
 {
+    private ImmutableArray<string>? _ids;
+
+    private ImmutableArray<string> Ids => _ids ??= state.State.Ids();
+
     async Task IFriendDirectoryPageGrain.Store(ImmutableArray<string> lineUserIds)
     {
-        state.State.LineUserIds = lineUserIds;
+        state.State = FriendDirectoryPageState.Of(lineUserIds, options.Value.PackLineUserIds);
+        _ids = lineUserIds;
         await state.WriteStateAsync();
     }
 
     Task<ImmutableArray<string>> IFriendDirectoryPageGrain.List(string? after, int limit) =>
-        Task.FromResult(FriendDirectory.Slice(state.State.LineUserIds, after, limit));
+        Task.FromResult(FriendDirectory.Slice(Ids, after, limit));
 }
 
 /// <summary>[Id] numbers are persisted: never reuse or renumber them.</summary>
 [GenerateSerializer]
 public sealed class FriendDirectoryPageState
 {
+    /// <summary>The page's ids not in <see cref="PackedLineUserIds"/> (every id in pages written before packing).</summary>
     [Id(0)] public ImmutableArray<string> LineUserIds { get; set; } = [];
+    /// <summary>The page's ids in LINE's form, 16 bytes each (see <see cref="Friends.PackedLineUserIds"/>).</summary>
+    [Id(1)] public byte[]? PackedLineUserIds { get; set; }
+
+    public static FriendDirectoryPageState Of(ImmutableArray<string> ids, bool pack)
+    {
+        var (others, packed) = Friends.PackedLineUserIds.Split(ids, pack);
+        return new FriendDirectoryPageState { LineUserIds = others, PackedLineUserIds = packed };
+    }
+
+    /// <summary>The page's ids in ordinal order.</summary>
+    public ImmutableArray<string> Ids() => Friends.PackedLineUserIds.UnpackImmutable(PackedLineUserIds, LineUserIds);
 }

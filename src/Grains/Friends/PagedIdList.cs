@@ -13,29 +13,30 @@ namespace Stepcast.Grains.Friends;
 public sealed class PagedIdList(
     int pageSize,
     Func<int, ImmutableArray<string>, Task> storePage,
-    Func<List<string>, int, Task> writeOwner)
+    Func<IdPage, int, Task> writeOwner)
 {
     private long _changes;
     private long _saved;
     private Task? _writing;
 
-    /// <summary>The live open page, changed by interleaved additions; <c>writeOwner</c> is handed a copy.</summary>
-    public List<string> Open { get; private set; } = [];
+    /// <summary>
+    /// The live open page, changed by interleaved additions. <c>writeOwner</c> is handed it as it is: it must take what
+    /// it stores before its first await (the next addition may be inserting while storage serialises).
+    /// </summary>
+    public IdPage Open { get; private set; } = new();
 
     public int SealedPages { get; private set; }
 
     /// <summary>The write in flight, if any.</summary>
     public Task? Writing => _writing;
 
-    public void Load(List<string> open, int sealedPages) => (Open, SealedPages) = (open, sealedPages);
+    public void Load(IdPage open, int sealedPages) => (Open, SealedPages) = (open, sealedPages);
 
     /// <summary>Adds the id (if not in the open page already) and answers once a write that covers it is stored.</summary>
     public async Task AddAsync(string lineUserId)
     {
-        var at = Open.BinarySearch(lineUserId, StringComparer.Ordinal);
-        if (at < 0)
+        if (Open.Add(lineUserId))
         {
-            Open.Insert(~at, lineUserId);
             _changes++;
         }
 
@@ -56,16 +57,18 @@ public sealed class PagedIdList(
     {
         while (Open.Count >= pageSize)
         {
-            var sealing = Open.Take(pageSize).ToImmutableArray();
+            var sealing = Open.First(pageSize);
             await storePage(SealedPages, sealing);
-            var moved = sealing.ToHashSet(StringComparer.Ordinal);
-            Open.RemoveAll(moved.Contains);
+            foreach (var id in sealing)
+            {
+                Open.Remove(id);
+            }
+
             SealedPages++;
         }
 
         var covering = _changes;
-        // A copy taken in this turn: storage may serialise it after an await, while the next addition is inserting.
-        await writeOwner([.. Open], SealedPages);
+        await writeOwner(Open, SealedPages);
         _saved = Math.Max(_saved, covering);
     }
 }

@@ -10,8 +10,21 @@ namespace Stepcast.Grains.Friends;
 [GenerateSerializer]
 public sealed class WakeSlotState
 {
+    /// <summary>The open page's ids not in <see cref="PackedLineUserIds"/> (every id in rows written before packing).</summary>
     [Id(0)] public List<string> LineUserIds { get; set; } = [];
     [Id(1)] public int SealedPages { get; set; }
+    /// <summary>The open page's ids in LINE's form, 16 bytes each (see <see cref="Friends.PackedLineUserIds"/>).</summary>
+    [Id(2)] public byte[]? PackedLineUserIds { get; set; }
+
+    public static WakeSlotState Of(IdPage open, int sealedPages, bool pack) => pack
+        ? new WakeSlotState { LineUserIds = [.. open.Others], SealedPages = sealedPages, PackedLineUserIds = open.PackedBytes() }
+        : new WakeSlotState { LineUserIds = [.. open], SealedPages = sealedPages };
+
+    /// <summary>The open page as stored, however it was stored.</summary>
+    public IdPage OpenPage() => IdPage.Load(PackedLineUserIds, LineUserIds);
+
+    /// <summary>The open page's ids in ordinal order.</summary>
+    public List<string> OpenIds() => [.. OpenPage()];
 }
 
 /// <summary>
@@ -49,10 +62,10 @@ public sealed class WakeSlotGrain(
             (page, ids) => WakeSlots.Page(GrainFactory, _key, page).Store(ids),
             async (open, sealedPages) =>
             {
-                state.State = new WakeSlotState { LineUserIds = open, SealedPages = sealedPages };
+                state.State = WakeSlotState.Of(open, sealedPages, _options.PackLineUserIds);
                 await state.WriteStateAsync();
             });
-        _ids.Load(state.State.LineUserIds, state.State.SealedPages);
+        _ids.Load(state.State.OpenPage(), state.State.SealedPages);
         return Task.CompletedTask;
     }
 
@@ -248,9 +261,10 @@ public sealed class WakeSlotGrain(
         var sealedPages = _ids.SealedPages;
         // And any listed since the pass's last round.
         var remaining = failed.Concat(_ids.Open.Where(id => !done.Contains(id))).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        state.State = new WakeSlotState { LineUserIds = remaining, SealedPages = 0 };
+        var open = IdPage.Load(null, remaining);
+        state.State = WakeSlotState.Of(open, 0, _options.PackLineUserIds);
         await state.WriteStateAsync();
-        _ids.Load([.. remaining], 0);
+        _ids.Load(open, 0);
         await Task.WhenAll(Enumerable.Range(0, sealedPages).Select(page => WakeSlots.Page(GrainFactory, _key, page).Clear()));
     }
 
@@ -271,7 +285,7 @@ public sealed class WakeSlotGrain(
             return false;
         }
 
-        _ids.Load([], 0);
+        _ids.Load(new IdPage(), 0);
         await state.ClearStateAsync();
         if (await this.GetReminder(FireReminder) is { } reminder)
         {
@@ -285,15 +299,17 @@ public sealed class WakeSlotGrain(
 }
 
 public sealed class WakeSlotPageGrain(
-    [PersistentState(WakeSlots.PageStateName, StorageNames.Friends)] IPersistentState<WakeSlotPageState> state) : Grain, IWakeSlotPageGrain
+    [PersistentState(WakeSlots.PageStateName, StorageNames.Friends)] IPersistentState<WakeSlotPageState> state,
+    IOptions<EngineOptions> options) : Grain, IWakeSlotPageGrain
 {
     async Task IWakeSlotPageGrain.Store(ImmutableArray<string> lineUserIds)
     {
-        state.State.LineUserIds = lineUserIds;
+        state.State = WakeSlotPageState.Of(lineUserIds, options.Value.PackLineUserIds);
         await state.WriteStateAsync();
     }
 
-    Task<ImmutableArray<string>> IWakeSlotPageGrain.List() => Task.FromResult(state.State.LineUserIds);
+    // Read once per pass: unpacked on demand rather than kept twice in memory.
+    Task<ImmutableArray<string>> IWakeSlotPageGrain.List() => Task.FromResult(state.State.Ids());
 
     async Task IWakeSlotPageGrain.Clear()
     {
@@ -306,5 +322,17 @@ public sealed class WakeSlotPageGrain(
 [GenerateSerializer]
 public sealed class WakeSlotPageState
 {
+    /// <summary>The page's ids not in <see cref="PackedLineUserIds"/> (every id in pages written before packing).</summary>
     [Id(0)] public ImmutableArray<string> LineUserIds { get; set; } = [];
+    /// <summary>The page's ids in LINE's form, 16 bytes each (see <see cref="Friends.PackedLineUserIds"/>).</summary>
+    [Id(1)] public byte[]? PackedLineUserIds { get; set; }
+
+    public static WakeSlotPageState Of(ImmutableArray<string> ids, bool pack)
+    {
+        var (others, packed) = Friends.PackedLineUserIds.Split(ids, pack);
+        return new WakeSlotPageState { LineUserIds = others, PackedLineUserIds = packed };
+    }
+
+    /// <summary>The page's ids in ordinal order.</summary>
+    public ImmutableArray<string> Ids() => Friends.PackedLineUserIds.UnpackImmutable(PackedLineUserIds, LineUserIds);
 }

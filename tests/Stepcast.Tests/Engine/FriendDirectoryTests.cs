@@ -46,12 +46,45 @@ public sealed class FriendDirectoryTests(EngineCluster cluster)
         var stored = new GrainState<FriendDirectoryState>();
         await storage.ReadStateAsync(FriendDirectory.BucketStateName, directory.GetGrainId(), stored);
         var state = Assert.IsType<FriendDirectoryState>(stored.State);
-        Assert.Equal((4, 10), (state.SealedPages, state.LineUserIds.Count));
+        Assert.Equal((4, 10), (state.SealedPages, state.OpenIds().Count));
         Assert.Equal(ids.Order(StringComparer.Ordinal), await ListAllAsync(directory));
+    }
+
+    [Fact]
+    public async Task A_bucket_stores_ids_in_LINEs_form_as_16_bytes_each_and_other_ids_as_text_and_lists_them_together_in_order()
+    {
+        var channel = NewChannel();
+        const int bucket = 11;
+        var lineIds = IdsInBucket(bucket, FriendDirectory.PageSize + 20);
+        var otherIds = OtherIdsInBucket(bucket, 5);
+        var directory = FriendDirectory.Bucket(cluster.Grains, channel, bucket);
+        var storage = cluster.Cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(StorageNames.Friends);
+
+        foreach (var id in lineIds.Concat(otherIds))
+        {
+            await directory.Add(id);
+        }
+
+        var stored = new GrainState<FriendDirectoryState>();
+        await storage.ReadStateAsync(FriendDirectory.BucketStateName, directory.GetGrainId(), stored);
+        var state = Assert.IsType<FriendDirectoryState>(stored.State);
+        var open = lineIds.Concat(otherIds).Order(StringComparer.Ordinal).Skip(FriendDirectory.PageSize).ToList();
+        Assert.Equal(open.Count(id => !otherIds.Contains(id)) * PackedLineUserIds.BytesPerId, state.PackedLineUserIds?.Length);
+        Assert.Equal(open.Where(otherIds.Contains), state.LineUserIds);
+        Assert.Equal(lineIds.Concat(otherIds).Order(StringComparer.Ordinal), await ListAllAsync(directory));
+
+        // A fresh activation (another channel, the same stored row) reads the two parts back as one ordered page.
+        var copy = FriendDirectory.Bucket(cluster.Grains, NewChannel(), bucket);
+        await storage.WriteStateAsync(FriendDirectory.BucketStateName, copy.GetGrainId(),
+            new GrainState<FriendDirectoryState>(FriendDirectoryState.Of(IdPage.Load(null, open), 0, pack: true)));
+        Assert.Equal(open, await ListAllAsync(copy));
     }
 
     private static List<string> IdsInBucket(int bucket, int count) =>
         [.. Enumerable.Range(0, 2_000_000).Select(i => $"U{i:x32}").Where(id => FriendDirectory.BucketOf(id) == bucket).Take(count)];
+
+    private static List<string> OtherIdsInBucket(int bucket, int count) =>
+        [.. Enumerable.Range(0, 2_000_000).Select(i => $"Uimported-{i}").Where(id => FriendDirectory.BucketOf(id) == bucket).Take(count)];
 
     private static async Task<List<string>> ListAllAsync(IFriendDirectoryGrain directory)
     {

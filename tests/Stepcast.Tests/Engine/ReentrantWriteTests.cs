@@ -52,8 +52,8 @@ public sealed class ReentrantWriteTests : IAsyncLifetime
 
         Assert.Equal(0, _store.FailedWrites);
         // Everything stored: the bucket's open page and the pages it sealed.
-        var stored = _store.Stored<FriendDirectoryState>("reentrant/0").SelectMany(state => state.LineUserIds)
-            .Concat(_store.Stored<FriendDirectoryPageState>("reentrant/0/").SelectMany(page => page.LineUserIds));
+        var stored = _store.Stored<FriendDirectoryState>("reentrant/0").SelectMany(state => state.OpenIds())
+            .Concat(_store.Stored<FriendDirectoryPageState>("reentrant/0/").SelectMany(page => page.Ids()));
         Assert.Equal(ids.Order(StringComparer.Ordinal), stored.Distinct().Order(StringComparer.Ordinal));
     }
 

@@ -45,8 +45,9 @@ public sealed class WakeSlotTests(EngineCluster cluster)
         var channel = NewChannel();
         await cluster.PublishAsync(Define(channel, "spring", new EventTrigger { Name = "never" }, WaitDays("wait", 3), Send("sale", "Spring sale")));
         var at = cluster.Clock.GetUtcNow();
-        // Two pages' worth and more in one shard (so it seals pages), a few in every other.
-        var candidates = Enumerable.Range(0, 20_000).Select(i => $"Ucohort{i}").ToList();
+        // Two pages' worth and more in one shard (so it seals pages), a few in every other. Half the ids in LINE's form
+        // (stored as 16 bytes each), half not (stored as text), so pages and listings merge the two.
+        var candidates = Enumerable.Range(0, 20_000).Select(i => i % 2 == 0 ? $"U{i:x32}" : $"Ucohort{i}").ToList();
         var ids = candidates.Where(id => ShardOf(id) == 5).Take(2 * WakeSlots.PageSize + 40)
             .Concat(candidates.Where(id => ShardOf(id) != 5).GroupBy(ShardOf).SelectMany(shard => shard.Take(4))).ToList();
 
