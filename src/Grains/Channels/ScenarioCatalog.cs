@@ -11,21 +11,48 @@ namespace Stepcast.Grains.Channels;
 /// </summary>
 public sealed class ScenarioCatalog(IGrainFactory grains, TimeProvider timeProvider, IOptions<EngineOptions> options)
 {
-    private readonly ConcurrentDictionary<string, (ScenarioCatalogSnapshot Snapshot, DateTimeOffset FetchedAt)> _catalogs = new();
+    private readonly ConcurrentDictionary<string, CachedCatalog> _catalogs = new();
     private readonly ConcurrentDictionary<(string ChannelId, string ScenarioId, int Version), ScenarioDefinition> _versions = new();
 
+    /// <summary>
+    /// The channel's catalogue, fetched at most once per <see cref="EngineOptions.CatalogCacheDuration"/>: callers that
+    /// find it expired while a fetch is on its way await that fetch. Each used to fetch its own, and in a burst of
+    /// 100,000 due friends the thousands arriving during one fetch made 13 % of the host's allocations
+    /// (benchmarks/README.md, session 16).
+    /// </summary>
     public async ValueTask<ScenarioCatalogSnapshot> GetCatalogAsync(string channelId)
     {
-        var now = timeProvider.GetUtcNow();
-        if (_catalogs.TryGetValue(channelId, out var cached)
-            && now - cached.FetchedAt < options.Value.CatalogCacheDuration)
+        while (true)
         {
-            return cached.Snapshot;
-        }
+            var now = timeProvider.GetUtcNow();
+            _catalogs.TryGetValue(channelId, out var cached);
+            if (cached is not null && now - cached.FetchedAt < options.Value.CatalogCacheDuration)
+            {
+                return cached.Fetch.Task.IsCompletedSuccessfully ? cached.Fetch.Task.Result : await cached.Fetch.Task;
+            }
 
-        var snapshot = await grains.GetGrain<IChannelGrain>(channelId).GetCatalog();
-        _catalogs[channelId] = (snapshot, now);
-        return snapshot;
+            var fetch = new CachedCatalog(new TaskCompletionSource<ScenarioCatalogSnapshot>(TaskCreationOptions.RunContinuationsAsynchronously), now);
+            if (cached is null ? !_catalogs.TryAdd(channelId, fetch) : !_catalogs.TryUpdate(channelId, fetch, cached))
+            {
+                // Another caller started a fetch meanwhile: use it.
+                continue;
+            }
+
+            try
+            {
+                var snapshot = await grains.GetGrain<IChannelGrain>(channelId).GetCatalog();
+                fetch.Fetch.SetResult(snapshot);
+                return snapshot;
+            }
+            catch (Exception exception)
+            {
+                // Those waiting fail with it; the next caller tries again.
+                _catalogs.TryRemove(KeyValuePair.Create(channelId, fetch));
+                fetch.Fetch.SetException(exception);
+                _ = fetch.Fetch.Task.Exception;
+                throw;
+            }
+        }
     }
 
     public async ValueTask<ScenarioDefinition?> GetVersionAsync(string channelId, string scenarioId, int version)
@@ -43,4 +70,7 @@ public sealed class ScenarioCatalog(IGrainFactory grains, TimeProvider timeProvi
 
         return definition;
     }
+
+    /// <summary>A catalogue fetch started at <paramref name="FetchedAt"/>, finished or on its way.</summary>
+    private sealed record CachedCatalog(TaskCompletionSource<ScenarioCatalogSnapshot> Fetch, DateTimeOffset FetchedAt);
 }
