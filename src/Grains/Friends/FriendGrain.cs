@@ -616,23 +616,29 @@ public sealed class FriendGrain(
     private async Task DeliverAsync(Enrollment run, ScenarioDefinition scenario)
     {
         var send = SendOf(run, scenario);
-        var values = PersonalisationValues();
-        var request = new DeliveryRequest
+        var retryKey = run.PendingRetryKey!.Value;
+
+        // Built only for a push: a multicast member's content is the batch's, rendered once for all of them.
+        DeliveryRequest Push()
         {
-            ChannelId = _key.ChannelId,
-            LineUserId = _key.LineUserId,
-            RetryKey = run.PendingRetryKey!.Value,
-            Messages = [.. clickTokens.Track(_key.ChannelId, _key.LineUserId, run.ScenarioId, run.Version, send,
-                [.. send.Messages.Select(m => MessagePersonalizer.Render(m, values))])],
-            ScenarioId = run.ScenarioId,
-            ScenarioVersion = run.Version,
-            StepId = send.Id,
-        };
+            var values = PersonalisationValues();
+            return new DeliveryRequest
+            {
+                ChannelId = _key.ChannelId,
+                LineUserId = _key.LineUserId,
+                RetryKey = retryKey,
+                Messages = [.. clickTokens.Track(_key.ChannelId, _key.LineUserId, run.ScenarioId, run.Version, send,
+                    [.. send.Messages.Select(m => MessagePersonalizer.Render(m, values))])],
+                ScenarioId = run.ScenarioId,
+                ScenarioVersion = run.Version,
+                StepId = send.Id,
+            };
+        }
 
         DeliveryOutcome outcome;
         try
         {
-            outcome = await DeliverCoalescedAsync(run, send) ?? await delivery.DeliverAsync(request, CancellationToken.None);
+            outcome = await DeliverCoalescedAsync(run, send) ?? await delivery.DeliverAsync(Push(), CancellationToken.None);
         }
         catch (Exception exception)
         {
@@ -646,15 +652,15 @@ public sealed class FriendGrain(
         switch (outcome.Status)
         {
             case DeliveryStatus.Delivered or DeliveryStatus.AlreadyDelivered:
-                _interpreter.Record(run, HistoryKind.Sent, send.Id, outcome.Detail, request.RetryKey, now);
+                _interpreter.Record(run, HistoryKind.Sent, send.Id, outcome.Detail, retryKey, now);
                 _interpreter.MovePastSend(run, scenario);
                 RememberSend(now);
-                _quotaSettlements.Add((request.RetryKey, true));
+                _quotaSettlements.Add((retryKey, true));
                 break;
             case DeliveryStatus.Rejected:
-                _interpreter.Record(run, HistoryKind.Failed, send.Id, outcome.Detail, request.RetryKey, now);
+                _interpreter.Record(run, HistoryKind.Failed, send.Id, outcome.Detail, retryKey, now);
                 _interpreter.MovePastSend(run, scenario);
-                _quotaSettlements.Add((request.RetryKey, false));
+                _quotaSettlements.Add((retryKey, false));
                 break;
             case DeliveryStatus.QuotaExhausted:
                 // LINE itself refused: the same path as a refusal by the plan's own count.
@@ -669,7 +675,7 @@ public sealed class FriendGrain(
             default:
                 // Transient: keep the retry key so the next attempt cannot deliver twice.
                 run.DueAt = now + _options.SendRetryDelay;
-                _interpreter.Record(run, HistoryKind.RetryScheduled, send.Id, $"{outcome.Status}: {outcome.Detail}", request.RetryKey, now);
+                _interpreter.Record(run, HistoryKind.RetryScheduled, send.Id, $"{outcome.Status}: {outcome.Detail}", retryKey, now);
                 break;
         }
     }

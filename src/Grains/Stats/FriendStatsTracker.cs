@@ -13,8 +13,11 @@ public sealed class FriendStatsTracker : IRunObserver
     private readonly FriendKey _key;
     private readonly FriendState _friend;
     private readonly StatsOptions _options;
-    /// <summary>The runs as last persisted (and counted); a fresh activation starts from what storage holds.</summary>
-    private Dictionary<ActiveRunKey, int> _counted;
+    /// <summary>
+    /// The runs as last persisted (and counted); a fresh activation starts from what storage holds. A list, not a
+    /// dictionary: a friend has a few runs, and this is rebuilt on every write of every friend.
+    /// </summary>
+    private List<KeyValuePair<ActiveRunKey, int>> _counted;
 
     public FriendStatsTracker(StatsCollector collector, FriendKey key, FriendState friend, StatsOptions options)
     {
@@ -56,25 +59,25 @@ public sealed class FriendStatsTracker : IRunObserver
     public void Persisted()
     {
         var now = ActiveRuns();
-        var changes = new Dictionary<ActiveRunKey, int>();
+        List<KeyValuePair<ActiveRunKey, int>>? changes = null;
         foreach (var (key, runs) in now)
         {
-            var change = runs - _counted.GetValueOrDefault(key);
+            var change = runs - RunsAt(_counted, key);
             if (change != 0)
             {
-                changes[key] = change;
+                (changes ??= []).Add(new(key, change));
             }
         }
 
         foreach (var (key, runs) in _counted)
         {
-            if (!now.ContainsKey(key))
+            if (RunsAt(now, key) == 0)
             {
-                changes[key] = -runs;
+                (changes ??= []).Add(new(key, -runs));
             }
         }
 
-        if (changes.Count > 0)
+        if (changes is not null)
         {
             _collector.MoveActiveRuns(_key.ChannelId, changes);
         }
@@ -127,9 +130,10 @@ public sealed class FriendStatsTracker : IRunObserver
     public void Clicked(string scenarioId, string stepId) =>
         _collector.Count(_key.ChannelId, scenarioId, stepId, StepCounter.Clicked);
 
-    private Dictionary<ActiveRunKey, int> ActiveRuns()
+    /// <summary>The friend's active runs counted per step and due day; never changed once built.</summary>
+    private List<KeyValuePair<ActiveRunKey, int>> ActiveRuns()
     {
-        var runs = new Dictionary<ActiveRunKey, int>();
+        var runs = new List<KeyValuePair<ActiveRunKey, int>>(_friend.Enrollments.Count);
         if (_friend.Status == FriendStatus.Blocked)
         {
             return runs;
@@ -140,10 +144,34 @@ public sealed class FriendStatsTracker : IRunObserver
             if (!run.Suspended && run.StepId is { } stepId)
             {
                 var key = new ActiveRunKey(run.ScenarioId, stepId, DateOnly.FromDateTime(run.DueAt.UtcDateTime));
-                runs[key] = runs.GetValueOrDefault(key) + 1;
+                var at = IndexOf(runs, key);
+                if (at >= 0)
+                {
+                    runs[at] = new(key, runs[at].Value + 1);
+                }
+                else
+                {
+                    runs.Add(new(key, 1));
+                }
             }
         }
 
         return runs;
+    }
+
+    private static int RunsAt(List<KeyValuePair<ActiveRunKey, int>> runs, ActiveRunKey key) =>
+        IndexOf(runs, key) is var at and >= 0 ? runs[at].Value : 0;
+
+    private static int IndexOf(List<KeyValuePair<ActiveRunKey, int>> runs, ActiveRunKey key)
+    {
+        for (var i = 0; i < runs.Count; i++)
+        {
+            if (runs[i].Key == key)
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 }
