@@ -12,7 +12,7 @@ namespace Stepcast.Grains.Channels;
 public sealed class ScenarioCatalog(IGrainFactory grains, TimeProvider timeProvider, IOptions<EngineOptions> options)
 {
     private readonly ConcurrentDictionary<string, CachedCatalog> _catalogs = new();
-    private readonly ConcurrentDictionary<(string ChannelId, string ScenarioId, int Version), ScenarioDefinition> _versions = new();
+    private readonly ConcurrentDictionary<(string ChannelId, string ScenarioId, int Version), Task<ScenarioDefinition?>> _versions = new();
 
     /// <summary>
     /// The channel's catalogue, fetched at most once per <see cref="EngineOptions.CatalogCacheDuration"/>: callers that
@@ -55,20 +55,45 @@ public sealed class ScenarioCatalog(IGrainFactory grains, TimeProvider timeProvi
         }
     }
 
+    /// <summary>
+    /// A published version, fetched once per silo: callers that ask while the fetch is on its way await it (after a
+    /// silo restart in a burst, every due friend asks at once). A version not found is asked for again next time.
+    /// </summary>
     public async ValueTask<ScenarioDefinition?> GetVersionAsync(string channelId, string scenarioId, int version)
     {
-        if (_versions.TryGetValue((channelId, scenarioId, version), out var definition))
+        var key = (channelId, scenarioId, version);
+        while (true)
         {
-            return definition;
-        }
+            if (_versions.TryGetValue(key, out var cached))
+            {
+                return cached.IsCompletedSuccessfully ? cached.Result : await cached;
+            }
 
-        definition = await grains.GetGrain<IScenarioGrain>(ScenarioKey.Format(channelId, scenarioId)).GetVersion(version);
-        if (definition is not null)
-        {
-            _versions[(channelId, scenarioId, version)] = definition;
-        }
+            var fetch = new TaskCompletionSource<ScenarioDefinition?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (!_versions.TryAdd(key, fetch.Task))
+            {
+                continue;
+            }
 
-        return definition;
+            try
+            {
+                var definition = await grains.GetGrain<IScenarioGrain>(ScenarioKey.Format(channelId, scenarioId)).GetVersion(version);
+                if (definition is null)
+                {
+                    _versions.TryRemove(KeyValuePair.Create(key, fetch.Task));
+                }
+
+                fetch.SetResult(definition);
+                return definition;
+            }
+            catch (Exception exception)
+            {
+                _versions.TryRemove(KeyValuePair.Create(key, fetch.Task));
+                fetch.SetException(exception);
+                _ = fetch.Task.Exception;
+                throw;
+            }
+        }
     }
 
     /// <summary>A catalogue fetch started at <paramref name="FetchedAt"/>, finished or on its way.</summary>
