@@ -21,9 +21,11 @@ public sealed class FriendDirectoryState
     /// <summary>The open page's ids in LINE's form, 16 bytes each (see <see cref="Friends.PackedLineUserIds"/>).</summary>
     [Id(2)] public byte[]? PackedLineUserIds { get; set; }
 
-    public static FriendDirectoryState Of(IdPage open, int sealedPages, bool pack) => pack
-        ? new FriendDirectoryState { LineUserIds = [.. open.Others], SealedPages = sealedPages, PackedLineUserIds = open.PackedBytes() }
-        : new FriendDirectoryState { LineUserIds = [.. open], SealedPages = sealedPages };
+    public static FriendDirectoryState Of(IdPage open, int sealedPages, bool pack)
+    {
+        var (text, packed) = open.Stored(pack);
+        return new FriendDirectoryState { LineUserIds = text, SealedPages = sealedPages, PackedLineUserIds = packed };
+    }
 
     /// <summary>The open page as stored, however it was stored.</summary>
     public IdPage OpenPage() => IdPage.Load(PackedLineUserIds, LineUserIds);
@@ -112,10 +114,10 @@ public sealed class FriendDirectoryPageState
 
     public static FriendDirectoryPageState Of(ImmutableArray<string> ids, bool pack)
     {
-        var (others, packed) = Friends.PackedLineUserIds.Split(ids, pack);
-        return new FriendDirectoryPageState { LineUserIds = others, PackedLineUserIds = packed };
+        var (text, packed) = IdPage.Load(null, ids).Stored(pack);
+        return new FriendDirectoryPageState { LineUserIds = [.. text], PackedLineUserIds = packed };
     }
 
     /// <summary>The page's ids in ordinal order.</summary>
-    public ImmutableArray<string> Ids() => Friends.PackedLineUserIds.UnpackImmutable(PackedLineUserIds, LineUserIds);
+    public ImmutableArray<string> Ids() => [.. IdPage.Load(PackedLineUserIds, LineUserIds)];
 }

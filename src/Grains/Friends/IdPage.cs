@@ -87,6 +87,12 @@ public sealed class IdPage : IEnumerable<string>
     /// <summary>The ids not in LINE's form, in ordinal order.</summary>
     public IReadOnlyList<string> Others => _others;
 
+    /// <summary>
+    /// The page as a row stores it: the ids in LINE's form packed and the others as text, or every id as text when not
+    /// packing (<see cref="EngineOptions.PackLineUserIds"/>). Copies: storage may serialise them after an await.
+    /// </summary>
+    public (List<string> Text, byte[]? Packed) Stored(bool pack) => pack ? ([.. _others], PackedBytes()) : ([.. this], null);
+
     public IEnumerator<string> GetEnumerator()
     {
         // Two sorted runs merged; the packed ones become text as they are reached.

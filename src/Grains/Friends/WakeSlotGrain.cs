@@ -16,15 +16,14 @@ public sealed class WakeSlotState
     /// <summary>The open page's ids in LINE's form, 16 bytes each (see <see cref="Friends.PackedLineUserIds"/>).</summary>
     [Id(2)] public byte[]? PackedLineUserIds { get; set; }
 
-    public static WakeSlotState Of(IdPage open, int sealedPages, bool pack) => pack
-        ? new WakeSlotState { LineUserIds = [.. open.Others], SealedPages = sealedPages, PackedLineUserIds = open.PackedBytes() }
-        : new WakeSlotState { LineUserIds = [.. open], SealedPages = sealedPages };
+    public static WakeSlotState Of(IdPage open, int sealedPages, bool pack)
+    {
+        var (text, packed) = open.Stored(pack);
+        return new WakeSlotState { LineUserIds = text, SealedPages = sealedPages, PackedLineUserIds = packed };
+    }
 
     /// <summary>The open page as stored, however it was stored.</summary>
     public IdPage OpenPage() => IdPage.Load(PackedLineUserIds, LineUserIds);
-
-    /// <summary>The open page's ids in ordinal order.</summary>
-    public List<string> OpenIds() => [.. OpenPage()];
 }
 
 /// <summary>
@@ -329,10 +328,10 @@ public sealed class WakeSlotPageState
 
     public static WakeSlotPageState Of(ImmutableArray<string> ids, bool pack)
     {
-        var (others, packed) = Friends.PackedLineUserIds.Split(ids, pack);
-        return new WakeSlotPageState { LineUserIds = others, PackedLineUserIds = packed };
+        var (text, packed) = IdPage.Load(null, ids).Stored(pack);
+        return new WakeSlotPageState { LineUserIds = [.. text], PackedLineUserIds = packed };
     }
 
     /// <summary>The page's ids in ordinal order.</summary>
-    public ImmutableArray<string> Ids() => Friends.PackedLineUserIds.UnpackImmutable(PackedLineUserIds, LineUserIds);
+    public ImmutableArray<string> Ids() => [.. IdPage.Load(PackedLineUserIds, LineUserIds)];
 }

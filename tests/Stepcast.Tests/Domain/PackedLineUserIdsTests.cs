@@ -18,23 +18,22 @@ public sealed class PackedLineUserIdsTests
             "line-user",
         ];
         sorted = [.. sorted.Order(StringComparer.Ordinal)];
-        var others = new List<string>();
 
-        var packed = PackedLineUserIds.Pack(sorted, others);
+        var (others, packed) = IdPage.Load(null, sorted).Stored(pack: true);
 
         Assert.Equal(3 * PackedLineUserIds.BytesPerId, packed?.Length);
         Assert.Equal(["U4af4980629A1C0E62AB0A9C1D33F7EB2", "U4af4980629a1c0e62ab0a9c1d33f7eb", "Uimported-7", "line-user"], others.Order(StringComparer.Ordinal));
-        Assert.Equal(sorted, PackedLineUserIds.Unpack(packed, others));
+        Assert.Equal(sorted, IdPage.Load(packed, others));
     }
 
     [Fact]
     public void A_list_with_nothing_in_LINEs_form_packs_to_nothing_and_an_empty_one_unpacks_to_nothing()
     {
-        var others = new List<string>();
+        var (others, packed) = IdPage.Load(null, ["U1", "U2"]).Stored(pack: true);
 
-        Assert.Null(PackedLineUserIds.Pack(["U1", "U2"], others));
+        Assert.Null(packed);
         Assert.Equal(["U1", "U2"], others);
-        Assert.Empty(PackedLineUserIds.Unpack(null, []));
+        Assert.Empty(IdPage.Load(null, []));
     }
 
     [Fact]
