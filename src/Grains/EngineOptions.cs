@@ -26,6 +26,12 @@ public sealed class EngineOptions
     public bool DurableSafetyNet { get; set; } = true;
 
     /// <summary>
+    /// How often the cluster looks in storage for friends whose safety net is overdue (<see cref="Friends.ISafetyNetStore"/>,
+    /// the batched PostgreSQL store): a friend a crashed silo was running is woken within a retry period plus this.
+    /// </summary>
+    public TimeSpan SafetyNetSweepPeriod { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// Reminders of steps due at the same moment fire spread over this window, each friend at its own offset, so a
     /// cohort due at 10:00 is woken over the window rather than in one second (see <c>WakeSpread</c>). A step goes
     /// out at most this long after its due time; the due time itself, and what the API shows, stay exact. Off (zero)

@@ -21,6 +21,7 @@ public sealed class StepcastMetrics : IDisposable
     private readonly Counter<long> _sends;
     private readonly Histogram<double> _reminderLag;
     private readonly UpDownCounter<long> _activeFriends;
+    private readonly Counter<long> _safetyNetWoken;
     private readonly Histogram<long> _storageBatchRows;
     private readonly Histogram<double> _storageBatchDuration;
     private readonly ConcurrentDictionary<string, (long Used, long Limit)> _quota = new(StringComparer.Ordinal);
@@ -37,6 +38,8 @@ public sealed class StepcastMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600] });
         _activeFriends = _meter.CreateUpDownCounter<long>(
             "stepcast.friends.active", "{activation}", "Friend grains activated in this process.");
+        _safetyNetWoken = _meter.CreateCounter<long>(
+            "stepcast.safety_net.woken", "{friend}", "Friends woken because their safety net in storage was overdue: each one a step a crashed silo did not finish.");
         _storageBatchRows = _meter.CreateHistogram<long>(
             "stepcast.storage.batch.rows", "{row}", "Rows per statement of the batched PostgreSQL stores, by kind (read, write for friend state; reminder-read, reminder-write): near 1 when idle, toward 256 when the database is the bottleneck.",
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
@@ -68,6 +71,8 @@ public sealed class StepcastMetrics : IDisposable
     public void FriendActivated() => _activeFriends.Add(1);
 
     public void FriendDeactivated() => _activeFriends.Add(-1);
+
+    public void SafetyNetWoken(long count) => _safetyNetWoken.Add(count);
 
     /// <summary>One statement of a batched PostgreSQL store (friend state, reminders): how many rows it carried and how long it took.</summary>
     public void StorageBatch(string kind, int rows, TimeSpan elapsed)

@@ -16,8 +16,8 @@ namespace Stepcast.Grains.Friends;
 /// <summary>
 /// Runs a friend's scenarios. Each command is answered once its effect is persisted; due sends then run in the
 /// background. Exactly-once sending rests on three rules: a send's retry key is persisted before its first
-/// attempt; a reminder always exists no later than the earliest due step (registered before the state that
-/// needs it is written); and every tick is reconciled against the stored due times, so a late, repeated or
+/// attempt; a reminder (or a wake-slot listing, or the safety net in the state's own row) always exists no later
+/// than the earliest due step (stored before or with the state that needs it); and every tick is reconciled against the stored due times, so a late, repeated or
 /// missed tick neither skips nor repeats a step.
 /// A text matching one of the channel's auto-reply rules is answered through LINE's reply API in the same background
 /// run, at most once: the reply waits in memory only, behind the persisted event id, so a redelivered webhook is a
@@ -65,6 +65,13 @@ public sealed class FriendGrain(
     private bool _wakeIsFallback;
     /// <summary>A write failed and this activation is on its way out (see <see cref="OnDeactivateAsync"/>).</summary>
     private bool _failedWrite;
+    /// <summary>
+    /// Friend storage keeps each row's safety net (<see cref="ISafetyNetStore"/>): a step due now or within a retry
+    /// period is covered by the write that made it due, with no reminder row beside it.
+    /// </summary>
+    private bool _safetyNetInRow;
+    /// <summary>Writes stored by this activation, so a sweep's call can tell whether its run wrote the row anew.</summary>
+    private long _writesStored;
     /// <summary>Auto-replies accepted with their command and not yet sent; never persisted (see the class remarks).</summary>
     private readonly Queue<PendingReply> _pendingReplies = new();
     /// <summary>Quota reservations to commit (true) or release (false) once the outcome that decides it is stored.</summary>
@@ -95,6 +102,7 @@ public sealed class FriendGrain(
         // Resolved here rather than in the constructor: operability stays out of the grain's contract.
         _metrics = ServiceProvider.GetRequiredService<StepcastMetrics>();
         _metrics.FriendActivated();
+        _safetyNetInRow = _options.DurableSafetyNet && ServiceProvider.GetService<ISafetyNetStore>() is not null;
         RememberStoredRetryKeys();
         // Listed in a wake slot, the friend has no reminder of its own: the write after the listing removed it; nor has a
         // friend never stored. If a crash left one all the same, its tick says so (ReceiveReminder), and the run it
@@ -115,10 +123,10 @@ public sealed class FriendGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _metrics?.FriendDeactivated();
-        if (_failedWrite && !_options.DurableSafetyNet)
+        if (_failedWrite && (!_options.DurableSafetyNet || _safetyNetInRow))
         {
-            // Leaving after a failed write, with no reminder stored before it: one now retries whatever storage
-            // holds as due, a period on, as the reminder stored before the write would have.
+            // Leaving after a failed write, with no reminder stored before it (the row's safety net went with the
+            // write): one now retries whatever storage holds as due, a period on, as a reminder stored before would have.
             try
             {
                 await this.RegisterOrUpdateReminder(WakeUpReminder, _options.ReminderRetryPeriod, _options.ReminderRetryPeriod);
@@ -309,6 +317,23 @@ public sealed class FriendGrain(
     Task IFriendGrain.RunDueSteps() => RunDueStepsAsync();
 
     Task IFriendGrain.RunDueStepsInBackground() => RunDueStepsAsync();
+
+    async Task IFriendGrain.RunOverdueSteps()
+    {
+        var writesBefore = _writesStored;
+        if (NextDueAt() is { } due && due <= Now)
+        {
+            _metrics!.ReminderLag(Now - due);
+        }
+
+        await RunDueStepsAsync();
+        if (_writesStored == writesBefore && state.RecordExists)
+        {
+            // Nothing was run and written (done already, or not due yet): the row's safety net moves on or goes, so
+            // the next sweep does not find it again.
+            await PersistAsync();
+        }
+    }
 
     async Task IFriendGrain.Wake(DateTimeOffset slot)
     {
@@ -1095,10 +1120,14 @@ public sealed class FriendGrain(
 
         // A listing this write no longer needs is left in its slot: when it fires, this friend finds nothing to do.
         Friend.WakeSlot = slot;
+        Friend.SafetyNetAt = _safetyNetInRow && slot is null && due is { } dueSoon && dueSoon - Now <= _options.ReminderRetryPeriod
+            ? ReminderTimeFor(dueSoon)
+            : null;
 
         try
         {
             await state.WriteStateAsync();
+            _writesStored++;
             RememberStoredRetryKeys();
             _stats.Persisted();
         }
@@ -1283,6 +1312,12 @@ public sealed class FriendGrain(
     private async Task SetReminderAsync(DateTimeOffset dueAt)
     {
         var now = Now;
+        if (dueAt - now <= _options.ReminderRetryPeriod && _safetyNetInRow)
+        {
+            // The write that made it due carries its safety net (PersistAsync).
+            return;
+        }
+
         var fireAt = ReminderTimeFor(dueAt);
         if (dueAt - now <= _options.ReminderRetryPeriod && _reminderKnownAbsent)
         {

@@ -14,7 +14,7 @@ public enum FriendStatus
 
 /// <summary>A friend grain's persisted state. [Id] numbers are persisted: never reuse or renumber them.</summary>
 [GenerateSerializer]
-public sealed class FriendState
+public sealed class FriendState : ISafetyNetState
 {
     [Id(0)] public FriendStatus Status { get; set; }
     [Id(1)] public DateTimeOffset? FollowedAt { get; set; }
@@ -41,6 +41,18 @@ public sealed class FriendState
     /// listing is; null while a reminder of its own covers it instead.
     /// </summary>
     [Id(16)] public DateTimeOffset? WakeSlot { get; set; }
+
+    /// <summary>
+    /// When a sweep wakes the friend should no activation have run its step due now by then; set before each write.
+    /// Not in the payload: a store that keeps safety nets (<see cref="ISafetyNetStore"/>) writes it in its own column.
+    /// </summary>
+    public DateTimeOffset? SafetyNetAt
+    {
+        get => _safetyNetAt;
+        set => _safetyNetAt = value;
+    }
+
+    [NonSerialized] private DateTimeOffset? _safetyNetAt;
 }
 
 /// <summary>

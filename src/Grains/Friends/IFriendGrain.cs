@@ -27,6 +27,12 @@ public interface IFriendGrain : IGrainWithStringKey
     Task RunDueStepsInBackground();
 
     /// <summary>
+    /// Called by the <see cref="ISafetyNetSweepGrain"/> for a friend whose safety net in storage is overdue: runs what is
+    /// due and writes the row anew, so its safety net moves on (or goes) even when nothing was left to run.
+    /// </summary>
+    Task RunOverdueSteps();
+
+    /// <summary>
     /// Called by the <see cref="IWakeSlotGrain"/> of minute <paramref name="slot"/> as it fires: runs what is due, or, when
     /// the step is not due yet on this silo's clock (moved, or clocks a little apart), makes sure a reminder or another
     /// slot covers it. Answers once it has: the slot then forgets the friend.

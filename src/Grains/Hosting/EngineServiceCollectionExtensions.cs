@@ -33,6 +33,9 @@ public static class EngineServiceCollectionExtensions
             .Validate(
                 engine => engine.WakeSlotHorizon >= TimeSpan.Zero && engine.WakeSlotConcurrency >= 1,
                 $"{EngineOptions.SectionName}:WakeSlotHorizon must not be negative (zero turns wake slots off), and WakeSlotConcurrency must be at least 1.")
+            .Validate(
+                engine => engine.SafetyNetSweepPeriod > TimeSpan.Zero,
+                $"{EngineOptions.SectionName}:SafetyNetSweepPeriod must be positive.")
             .ValidateOnStart();
         services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection(DeliveryOptions.SectionName));
         services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.SectionName));

@@ -6,6 +6,7 @@ using Orleans.Runtime;
 using Orleans.Serialization;
 using Orleans.Storage;
 using Stepcast.Grains.Diagnostics;
+using Stepcast.Grains.Friends;
 
 namespace Stepcast.Silo.Postgres;
 
@@ -21,7 +22,11 @@ namespace Stepcast.Silo.Postgres;
 /// Each row keeps its own optimistic check: a batch commits the rows whose version matched and refuses the others
 /// with <see cref="InconsistentStateException"/>, exactly as a single write would.
 /// </remarks>
-public sealed class BatchedPostgresGrainStorage : IGrainStorage, IAsyncDisposable
+/// <para>
+/// State that carries a safety net (<see cref="ISafetyNetState"/>, the friends') has it written in the same statement,
+/// in column <c>SafetyNetAt</c> (script 006), and <see cref="FindOverdueAsync"/> finds the rows whose time has passed.
+/// </para>
+public sealed class BatchedPostgresGrainStorage : IGrainStorage, ISafetyNetStore, IAsyncDisposable
 {
     private const string ReadSql = $"""
         SELECT t.StateKey, t.Version, t.Payload
@@ -33,18 +38,18 @@ public sealed class BatchedPostgresGrainStorage : IGrainStorage, IAsyncDisposabl
     // insert only if absent. The rows returned are the ones written, with their new versions.
     private const string WriteSql = $"""
         WITH input AS (
-            SELECT * FROM unnest({PostgresBatching.ServiceIdPerKey}, $2::text[], $3::integer[], $4::bytea[]) AS i(ServiceId, StateKey, Expected, Payload)
+            SELECT * FROM unnest({PostgresBatching.ServiceIdPerKey}, $2::text[], $3::integer[], $4::bytea[], $5::timestamptz[]) AS i(ServiceId, StateKey, Expected, Payload, SafetyNetAt)
         ),
         updated AS (
             UPDATE StepcastGrainState t
-            SET Version = t.Version + 1, Payload = i.Payload, ModifiedOn = now()
+            SET Version = t.Version + 1, Payload = i.Payload, SafetyNetAt = i.SafetyNetAt, ModifiedOn = now()
             FROM input i
             WHERE t.ServiceId = i.ServiceId AND t.StateKey = i.StateKey AND i.Expected IS NOT NULL AND t.Version = i.Expected
             RETURNING t.StateKey, t.Version
         ),
         inserted AS (
-            INSERT INTO StepcastGrainState (ServiceId, StateKey, Version, Payload)
-            SELECT $1, i.StateKey, 1, i.Payload FROM input i WHERE i.Expected IS NULL
+            INSERT INTO StepcastGrainState (ServiceId, StateKey, Version, Payload, SafetyNetAt)
+            SELECT $1, i.StateKey, 1, i.Payload, i.SafetyNetAt FROM input i WHERE i.Expected IS NULL
             ON CONFLICT DO NOTHING
             RETURNING StateKey, Version
         )
@@ -54,9 +59,17 @@ public sealed class BatchedPostgresGrainStorage : IGrainStorage, IAsyncDisposabl
         """;
 
     private const string ClearSql = """
-        UPDATE StepcastGrainState SET Version = Version + 1, Payload = NULL, ModifiedOn = now()
+        UPDATE StepcastGrainState SET Version = Version + 1, Payload = NULL, SafetyNetAt = NULL, ModifiedOn = now()
         WHERE ServiceId = $1 AND StateKey = $2 AND Version = $3
         RETURNING Version
+        """;
+
+    // By the partial index of script 006: only rows with a safety net set are in it.
+    private const string OverdueSql = """
+        SELECT StateKey FROM StepcastGrainState
+        WHERE ServiceId = $1 AND SafetyNetAt <= $2
+        ORDER BY SafetyNetAt
+        LIMIT $3
         """;
 
     private readonly NpgsqlDataSource _dataSource;
@@ -111,7 +124,9 @@ public sealed class BatchedPostgresGrainStorage : IGrainStorage, IAsyncDisposabl
     {
         // Straight to an array of the payload's size: the storage serializer's BinaryData grew a buffer from 256 bytes
         // by doubling, then copied it once more (as the embedded store did, see InProcessGrainStorage).
-        var write = new PendingWrite(StateKey(stateName, grainId), ParseVersion(grainState.ETag), _serializer.SerializeToArray(grainState.State));
+        var safetyNetAt = (grainState.State as ISafetyNetState)?.SafetyNetAt;
+        var write = new PendingWrite(
+            StateKey(stateName, grainId), ParseVersion(grainState.ETag), _serializer.SerializeToArray(grainState.State), safetyNetAt?.UtcDateTime);
         _writes.Enqueue(write);
         var version = await write.Done.Task;
         grainState.ETag = version.ToString(CultureInfo.InvariantCulture);
@@ -136,6 +151,23 @@ public sealed class BatchedPostgresGrainStorage : IGrainStorage, IAsyncDisposabl
         }
 
         grainState.RecordExists = false;
+    }
+
+    public async Task<IReadOnlyList<GrainId>> FindOverdueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(OverdueSql);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _serviceId });
+        command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = now.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        var overdue = new List<GrainId>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var stateKey = reader.GetString(0);
+            overdue.Add(GrainId.Parse(stateKey[..stateKey.LastIndexOf('#')]));
+        }
+
+        return overdue;
     }
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
@@ -181,6 +213,7 @@ public sealed class BatchedPostgresGrainStorage : IGrainStorage, IAsyncDisposabl
             command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. batch.Select(w => w.Key)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             command.Parameters.Add(new NpgsqlParameter<int?[]> { TypedValue = [.. batch.Select(w => w.ExpectedVersion)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
             command.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = [.. batch.Select(w => w.Payload)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+            command.Parameters.Add(new NpgsqlParameter<DateTime?[]> { TypedValue = [.. batch.Select(w => w.SafetyNetAt)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
@@ -216,11 +249,12 @@ public sealed class BatchedPostgresGrainStorage : IGrainStorage, IAsyncDisposabl
         public void Fail(Exception exception) => Done.TrySetException(exception);
     }
 
-    private sealed class PendingWrite(string key, int? expectedVersion, byte[] payload) : IPendingStatement
+    private sealed class PendingWrite(string key, int? expectedVersion, byte[] payload, DateTime? safetyNetAt) : IPendingStatement
     {
         public string Key { get; } = key;
         public int? ExpectedVersion { get; } = expectedVersion;
         public byte[] Payload { get; } = payload;
+        public DateTime? SafetyNetAt { get; } = safetyNetAt;
         public TaskCompletionSource<int> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public void Fail(Exception exception) => Done.TrySetException(exception);
     }

@@ -83,6 +83,12 @@ public static class PostgresOrleansExtensions
                     services.GetRequiredService<StepcastMetrics>(),
                     stateName => FriendDirectory.IsDirectoryState(stateName) ? formerDirectory : formerFriends);
             });
+            // Friend rows carry their safety net: friends need no reminder row behind a step due now, and a sweep wakes
+            // the ones a crashed silo was running.
+            silo.Services.AddSingleton<ISafetyNetStore>(services =>
+                (BatchedPostgresGrainStorage)services.GetRequiredKeyedService<IGrainStorage>(FriendsStorageName));
+            silo.Services.TryAddSingleton(TimeProvider.System);
+            silo.Services.AddHostedService<SafetyNetSweepService>();
         }
         else
         {

@@ -299,6 +299,36 @@ public sealed class PostgresClusterTests(PostgresServer postgres, PostgresCluste
         cluster.Silos[silo].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(PostgresOrleansExtensions.FriendsStorageName);
 
     [Fact]
+    public async Task The_friends_store_keeps_each_rows_safety_net_and_finds_exactly_the_overdue_ones()
+    {
+        var cluster = await clusterFixture.StartAsync(postgres);
+        var storage = FriendsStore(cluster, 0);
+        var sweepable = Assert.IsAssignableFrom<ISafetyNetStore>(storage);
+        // Far in the future, so rows of other tests (set to now and a period on) are never overdue at these times.
+        var now = new DateTimeOffset(2200, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var ids = Enumerable.Range(0, 4).Select(_ => GrainId.Create("stepcast-test", Guid.NewGuid().ToString("N"))).ToArray();
+        var states = new[] { now.AddMinutes(-2), now.AddMinutes(-1), now.AddHours(1), (DateTimeOffset?)null }
+            .Select(at => new GrainState<SafetyNetProbeState>(new SafetyNetProbeState { Value = "v1", SafetyNetAt = at })).ToArray();
+        await Task.WhenAll(ids.Select((id, i) => storage.WriteStateAsync("net", id, states[i])));
+
+        var overdue = (await sweepable.FindOverdueAsync(now, 10_000, CancellationToken.None)).Where(ids.Contains).ToArray();
+        Assert.Equal([ids[0], ids[1]], overdue); // earliest first; the later and the unset one not at all
+        Assert.Equal([ids[0]], (await sweepable.FindOverdueAsync(now.AddSeconds(-90), 10_000, CancellationToken.None)).Where(ids.Contains));
+
+        // A write without one (the step ran) takes it away; clearing the state too.
+        states[0].State!.SafetyNetAt = null;
+        await storage.WriteStateAsync("net", ids[0], states[0]);
+        await storage.ClearStateAsync("net", ids[2], states[2]);
+        Assert.Equal([ids[1]], (await sweepable.FindOverdueAsync(now.AddHours(2), 10_000, CancellationToken.None)).Where(ids.Contains));
+
+        // The payload is the same with or without one: what reads it back sees only the state.
+        var reread = new GrainState<SafetyNetProbeState>();
+        await storage.ReadStateAsync("net", ids[1], reread);
+        Assert.Equal("v1", reread.State!.Value);
+        Assert.Null(reread.State.SafetyNetAt);
+    }
+
+    [Fact]
     public async Task A_write_with_a_stale_etag_is_rejected()
     {
         var cluster = await clusterFixture.StartAsync(postgres);

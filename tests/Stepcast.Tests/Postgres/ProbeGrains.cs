@@ -35,6 +35,22 @@ public sealed class ProbeState
     public string? Value { get; set; }
 }
 
+/// <summary>State with a safety net, as a friend's, which the friends' store keeps beside the payload.</summary>
+[GenerateSerializer]
+public sealed class SafetyNetProbeState : Stepcast.Grains.Friends.ISafetyNetState
+{
+    [Id(0)]
+    public string? Value { get; set; }
+
+    public DateTimeOffset? SafetyNetAt
+    {
+        get => _safetyNetAt;
+        set => _safetyNetAt = value;
+    }
+
+    [NonSerialized] private DateTimeOffset? _safetyNetAt;
+}
+
 /// <summary>Default storage, plus a reminder that reports its first tick.</summary>
 public sealed class ProbeGrain([PersistentState("state")] IPersistentState<ProbeState> state) : Grain, IProbeGrain, IRemindable
 {
