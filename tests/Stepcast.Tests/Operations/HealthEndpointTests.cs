@@ -38,6 +38,12 @@ public sealed class HealthEndpointTests
         var metrics = await http.GetStringAsync("/metrics");
         Assert.Contains("stepcast_webhook_events_total{", metrics);
         Assert.Contains("stepcast_friends_active{", metrics);
+        // Orleans' meter is exported, except the instruments it records for every message.
+        Assert.Contains("orleans_catalog_activations{", metrics);
+        Assert.Contains("orleans_app_requests_latency_milliseconds_bucket{", metrics);
+        Assert.DoesNotContain("orleans_messaging_sent_local", metrics);
+        Assert.DoesNotContain("orleans_messaging_processing_dispatcher_received", metrics);
+        Assert.DoesNotContain("orleans_messaging_sent_header_size", metrics);
     }
 
     [Fact]
