@@ -17,8 +17,8 @@ namespace Stepcast.Grains.Friends;
 /// Runs a friend's scenarios. Each command is answered once its effect is persisted; due sends then run in the
 /// background. Exactly-once sending rests on three rules: a send's retry key is persisted before its first
 /// attempt; a reminder (or a wake-slot listing, or the safety net in the state's own row) always exists no later
-/// than the earliest due step (stored before or with the state that needs it); and every tick is reconciled against the stored due times, so a late, repeated or
-/// missed tick neither skips nor repeats a step.
+/// than the earliest due step (stored before or with the state that needs it); and every tick is reconciled against
+/// the stored due times, so a late, repeated or missed tick neither skips nor repeats a step.
 /// A text matching one of the channel's auto-reply rules is answered through LINE's reply API in the same background
 /// run, at most once: the reply waits in memory only, behind the persisted event id, so a redelivered webhook is a
 /// duplicate and a lost activation loses the reply rather than sending it twice (its token would be stale anyway).
@@ -70,8 +70,6 @@ public sealed class FriendGrain(
     /// period is covered by the write that made it due, with no reminder row beside it.
     /// </summary>
     private bool _safetyNetInRow;
-    /// <summary>Writes stored by this activation, so a sweep's call can tell whether its run wrote the row anew.</summary>
-    private long _writesStored;
     /// <summary>Auto-replies accepted with their command and not yet sent; never persisted (see the class remarks).</summary>
     private readonly Queue<PendingReply> _pendingReplies = new();
     /// <summary>Quota reservations to commit (true) or release (false) once the outcome that decides it is stored.</summary>
@@ -318,21 +316,16 @@ public sealed class FriendGrain(
 
     Task IFriendGrain.RunDueStepsInBackground() => RunDueStepsAsync();
 
-    async Task IFriendGrain.RunOverdueSteps()
+    Task IFriendGrain.RunOverdueSteps()
     {
-        var writesBefore = _writesStored;
         if (NextDueAt() is { } due && due <= Now)
         {
             _metrics!.ReminderLag(Now - due);
         }
 
-        await RunDueStepsAsync();
-        if (_writesStored == writesBefore && state.RecordExists)
-        {
-            // Nothing was run and written (done already, or not due yet): the row's safety net moves on or goes, so
-            // the next sweep does not find it again.
-            await PersistAsync();
-        }
+        // A run ends with a write, even when it found nothing to do: the row's safety net moves on or goes with it, so
+        // the next sweep does not find the friend again.
+        return RunDueStepsAsync();
     }
 
     async Task IFriendGrain.Wake(DateTimeOffset slot)
@@ -1127,7 +1120,6 @@ public sealed class FriendGrain(
         try
         {
             await state.WriteStateAsync();
-            _writesStored++;
             RememberStoredRetryKeys();
             _stats.Persisted();
         }

@@ -94,6 +94,25 @@ public sealed class EngineOnPostgresTests(PostgresServer postgres) : IAsyncLifet
     }
 
     [Fact]
+    public async Task A_welcomed_friend_waiting_a_week_keeps_no_safety_net_in_its_row()
+    {
+        var scenarioGrain = _cluster.Client.GetGrain<IScenarioGrain>(ScenarioKey.Format("pg-net", "welcome"));
+        Assert.Empty(await scenarioGrain.SaveDraft(Define("pg-net", "welcome", new FollowTrigger(),
+            Send("hello", "Hello"), new WaitStep { Id = "week", Days = 7 }, Send("later", "A week on"))));
+        Assert.True((await scenarioGrain.Publish()).Published);
+        var friend = _cluster.Client.GetFriend("pg-net", "Upgnet");
+        var store = _cluster.Silos[0].ServiceProvider.GetRequiredService<ISafetyNetStore>();
+
+        await friend.Follow(new FollowCommand { At = _clock.GetUtcNow(), EventId = "evt-net" });
+        await WaitForDeliveriesAsync(1);
+        await Eventually.UntilAsync(friend.GetSnapshot, snapshot => snapshot.History.Any(h => h.Kind == HistoryKind.Sent));
+
+        // The welcome's send is stored; the week's wait is a wake slot's, not the sweep's: even a year on, nothing is overdue.
+        var overdue = await store.FindOverdueAsync(_clock.GetUtcNow().AddYears(1), 10_000, CancellationToken.None);
+        Assert.DoesNotContain(friend.GetGrainId(), overdue);
+    }
+
+    [Fact]
     public async Task A_quota_grain_whose_background_write_finds_the_row_moved_on_starts_again_from_the_row_and_its_stored_grants()
     {
         var quota = _cluster.Client.GetGrain<IPlanQuotaGrain>("pg-quota");
