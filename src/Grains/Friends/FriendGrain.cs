@@ -27,6 +27,7 @@ namespace Stepcast.Grains.Friends;
 // Millions of small, independent grains: an even spread over the silos matters more than load-aware placement,
 // which on identical silos piles new activations onto whichever looked idlest a moment ago.
 [Orleans.Placement.RandomPlacement]
+[GrainType(FriendGrainFactoryExtensions.GrainTypeName)]
 public sealed class FriendGrain(
     [PersistentState("friend", StorageNames.Friends)] IPersistentState<FriendState> state,
     ScenarioCatalog catalog,

@@ -19,10 +19,25 @@ public readonly record struct FriendKey(string ChannelId, string LineUserId)
 
 public static class FriendGrainFactoryExtensions
 {
-    public static IFriendGrain GetFriend(this IGrainFactory grains, string channelId, string lineUserId) =>
-        grains.GetGrain<IFriendGrain>(new FriendKey(channelId, lineUserId).ToString());
+    /// <summary>
+    /// The friend grain's type, pinned on <see cref="FriendGrain"/>: the name Orleans' naming convention gave it, so
+    /// ids stored before (state rows, slot listings) stay the same.
+    /// </summary>
+    public const string GrainTypeName = "friend";
 
-    /// <summary>The same from grain code, with the grain type resolved once (see <see cref="SiloGrainReferences"/>).</summary>
-    public static IFriendGrain GetFriendInSilo(this IGrainFactory grains, string channelId, string lineUserId) =>
-        grains.GetGrainInSilo<IFriendGrain>(new FriendKey(channelId, lineUserId).ToString());
+    private static readonly GrainType FriendGrainType = GrainType.Create(GrainTypeName);
+
+    /// <summary>Read from the interface alone (no cluster manifest involved), so a client may keep it from its first reference.</summary>
+    private static GrainInterfaceType? s_interfaceType;
+
+    /// <summary>
+    /// A friend's grain, from the API or grain code. The types are known up front: Orleans' <c>GetGrain&lt;T&gt;(key)</c>
+    /// works them out on every call, ~5 % of an API host's CPU in a profile of webhook ingest on PostgreSQL.
+    /// </summary>
+    public static IFriendGrain GetFriend(this IGrainFactory grains, string channelId, string lineUserId)
+    {
+        var key = new FriendKey(channelId, lineUserId).ToString();
+        var interfaceType = s_interfaceType ??= ((GrainReference)grains.GetGrain<IFriendGrain>(key)).InterfaceType;
+        return (IFriendGrain)grains.GetGrain(GrainId.Create(FriendGrainType, key), interfaceType);
+    }
 }

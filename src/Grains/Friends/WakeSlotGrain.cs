@@ -229,7 +229,7 @@ public sealed class WakeSlotGrain(
 
                 try
                 {
-                    await GrainFactory.GetFriendInSilo(_channelId, id).Wake(_slot);
+                    await GrainFactory.GetFriend(_channelId, id).Wake(_slot);
                     done.Add(id);
                     failed.Remove(id);
                 }
