@@ -1288,11 +1288,12 @@ public sealed class FriendGrain(
     }
 
     /// <summary>
-    /// False for a step the activation's own timer covers alone: due within a retry period, where reminders could not
-    /// outlive a crash anyway (<see cref="EngineOptions.DurableSafetyNet"/> off).
+    /// False for a step due within a retry period that needs no reminder behind it: where reminders could not outlive
+    /// a crash anyway (<see cref="EngineOptions.DurableSafetyNet"/> off), or where the write that made it due carries
+    /// its safety net in the row (<see cref="PersistAsync"/>).
     /// </summary>
     private bool NeedsReminder(DateTimeOffset dueAt) =>
-        _options.DurableSafetyNet || dueAt - Now > _options.ReminderRetryPeriod;
+        (_options.DurableSafetyNet && !_safetyNetInRow) || dueAt - Now > _options.ReminderRetryPeriod;
 
     /// <summary>
     /// True when the step is due within one reminder period, so this activation's timer wakes it, and the reminder
@@ -1305,12 +1306,6 @@ public sealed class FriendGrain(
     private async Task SetReminderAsync(DateTimeOffset dueAt)
     {
         var now = Now;
-        if (dueAt - now <= _options.ReminderRetryPeriod && _safetyNetInRow)
-        {
-            // The write that made it due carries its safety net (PersistAsync).
-            return;
-        }
-
         var fireAt = ReminderTimeFor(dueAt);
         if (dueAt - now <= _options.ReminderRetryPeriod && _reminderKnownAbsent)
         {
