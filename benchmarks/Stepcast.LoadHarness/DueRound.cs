@@ -92,19 +92,33 @@ public sealed class DueRound(BenchTopology hosts, FakeLineServer line, DueRound.
         }
 
         await Task.Delay(due - DateTimeOffset.UtcNow is { Ticks: > 0 } rest ? rest : TimeSpan.Zero, cancellationToken);
+        var cpuClock = Stopwatch.StartNew();
         var hostCpu = hosts.CpuTime();
         var postgresCpu = hosts.Postgres?.CpuTime() ?? TimeSpan.Zero;
         var gcAtDue = await hosts.GcReadingAsync(cancellationToken);
         var sent = Stopwatch.StartNew();
         long recipients = 0;
+        var printed = TimeSpan.Zero;
+        var hostUsed = 0.0;
+        var postgresUsed = 0.0;
+        var cpuSeconds = 0.0;
         while (sent.Elapsed < drain)
         {
-            await Task.Delay(1000, cancellationToken);
+            // Polled often so that the CPU reading ends close to the last send: a burst may take less than a second.
+            await Task.Delay(100, cancellationToken);
             var snapshot = line.Deliveries.Snapshot();
             recipients = snapshot.Sum(d => (long)d.Recipients.Count);
-            var reached = snapshot.SelectMany(d => d.Recipients).Distinct(StringComparer.Ordinal).Count();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  due + {sent.Elapsed.TotalSeconds,5:0.0} s  requests {snapshot.Count,8:N0}  recipients {recipients,9:N0} ({reached:N0} distinct) of {count:N0}  host RSS {hosts.Silo.Memory().Rss / 1048576} MB"));
+            var reached = recipients < count ? -1 : snapshot.SelectMany(d => d.Recipients).Distinct(StringComparer.Ordinal).Count();
+            cpuSeconds = cpuClock.Elapsed.TotalSeconds;
+            hostUsed = (hosts.CpuTime() - hostCpu).TotalSeconds;
+            postgresUsed = ((hosts.Postgres?.CpuTime() ?? TimeSpan.Zero) - postgresCpu).TotalSeconds;
+            if (reached >= count || sent.Elapsed - printed >= TimeSpan.FromSeconds(1))
+            {
+                printed = sent.Elapsed;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  due + {sent.Elapsed.TotalSeconds,5:0.0} s  requests {snapshot.Count,8:N0}  recipients {recipients,9:N0}{(reached >= 0 ? $" ({reached:N0} distinct)" : "")} of {count:N0}  host RSS {hosts.Silo.Memory().Rss / 1048576} MB"));
+            }
+
             if (reached >= count)
             {
                 break;
@@ -113,9 +127,6 @@ public sealed class DueRound(BenchTopology hosts, FakeLineServer line, DueRound.
 
         var gc = await hosts.GcReadingAsync(cancellationToken) is { } gcAfter && gcAtDue is not null ? gcAfter - gcAtDue : null;
         var deliveries = line.Deliveries.Snapshot();
-        var cpuSeconds = (deliveries.Count == 0 ? sent.Elapsed : deliveries.Max(d => d.Timestamp) - due).TotalSeconds;
-        var hostUsed = (hosts.CpuTime() - hostCpu).TotalSeconds;
-        var postgresUsed = ((hosts.Postgres?.CpuTime() ?? TimeSpan.Zero) - postgresCpu).TotalSeconds;
         var lags = new LatencySample();
         var distinct = new HashSet<string>(StringComparer.Ordinal);
         foreach (var delivery in deliveries)
