@@ -37,6 +37,9 @@ public sealed class MulticastBatchGrain(
     private static readonly DeliveryOutcome NeverCreated = new(DeliveryStatus.NotInBatch, "the batch was never formed");
 
     private readonly HashSet<string> _confirmed = new(StringComparer.Ordinal);
+    // Membership is asked once per member: lists of up to 500 searched each time made a batch quadratic in its size.
+    private HashSet<string>? _members;
+    private HashSet<string>? _recipients;
     private readonly TaskCompletionSource _sealed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _creating;
     private Task? _finalizing;
@@ -86,7 +89,7 @@ public sealed class MulticastBatchGrain(
 
         if (state.State.Recipients is null)
         {
-            if (!batch.LineUserIds.Contains(lineUserId))
+            if (!(_members ??= new HashSet<string>(batch.LineUserIds, StringComparer.Ordinal)).Contains(lineUserId))
             {
                 return NotInBatch;
             }
@@ -104,7 +107,7 @@ public sealed class MulticastBatchGrain(
             await _sealed.Task;
         }
 
-        if (!state.State.Recipients!.Contains(lineUserId))
+        if (!(_recipients ??= new HashSet<string>(state.State.Recipients!, StringComparer.Ordinal)).Contains(lineUserId))
         {
             return NotInBatch;
         }
