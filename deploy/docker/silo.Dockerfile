@@ -8,10 +8,13 @@ WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY src/Grains/Stepcast.Grains.csproj src/Grains/
 COPY src/Silo/Stepcast.Silo.csproj src/Silo/
-RUN dotnet restore src/Silo/Stepcast.Silo.csproj
+# ReadyToRun: the host starts from precompiled code instead of JIT-compiling everything it touches first, which
+# made the first burst of due friends after a start ~10 % slower (benchmarks/README.md, "Session 18").
+ARG RID=linux-x64
+RUN dotnet restore src/Silo/Stepcast.Silo.csproj -r $RID -p:PublishReadyToRun=true
 COPY src/Grains/ src/Grains/
 COPY src/Silo/ src/Silo/
-RUN dotnet publish src/Silo/Stepcast.Silo.csproj -c Release --no-restore -o /app /p:UseAppHost=false
+RUN dotnet publish src/Silo/Stepcast.Silo.csproj -c Release --no-restore -r $RID --self-contained false -p:PublishReadyToRun=true -o /app /p:UseAppHost=false
 
 # Chiseled: no shell, no package manager, and a non-root user (app, 1654) by default.
 FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled AS runtime
