@@ -19,6 +19,9 @@ public sealed class HarnessArgs(string[] args)
         return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
     }
 
+    /// <summary>A switch without a value, e.g. <c>--ready-to-run</c>.</summary>
+    public bool Flag(string name) => Array.IndexOf(args, name) >= 0;
+
     public IReadOnlyList<int> Ints(string name, IReadOnlyList<int> fallback) =>
         String(name) is { } text
             ? text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)

@@ -38,14 +38,48 @@ public sealed class StepcastProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
-    /// <summary>The Release build output of <paramref name="project"/> (<c>Api</c> or <c>Silo</c>).</summary>
+    /// <summary>
+    /// Hosts start from a ReadyToRun publish (<c>--ready-to-run</c>), as the images ship them, instead of the JIT-only
+    /// build output: the difference shows in the first burst after a start.
+    /// </summary>
+    public static bool ReadyToRun { get; set; }
+
+    /// <summary>The Release build output of <paramref name="project"/> (<c>Api</c> or <c>Silo</c>), or its ReadyToRun publish.</summary>
     public static string BuildOutput(string project)
     {
+        if (ReadyToRun)
+        {
+            return ReadyToRunOutput(project);
+        }
+
         var dll = Path.Combine(RepositoryRoot(), "src", project, "bin", "Release", "net10.0", $"Stepcast.{project}.dll");
         return File.Exists(dll)
             ? dll
             : throw new InvalidOperationException($"{dll} is missing: build first with `dotnet build benchmarks/Stepcast.LoadHarness -c Release`.");
     }
+
+    private static readonly ConcurrentDictionary<string, string> Published = new(StringComparer.Ordinal);
+
+    /// <summary>Publishes <paramref name="project"/> ReadyToRun once per harness run, with the images' settings.</summary>
+    private static string ReadyToRunOutput(string project) => Published.GetOrAdd(project, name =>
+    {
+        var root = RepositoryRoot();
+        var folder = Path.Combine(root, "src", name, "bin", "Release", "net10.0", "linux-x64", "publish");
+        Console.WriteLine($"publishing {name} ReadyToRun into {folder}…");
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "publish", $"src/{name}/Stepcast.{name}.csproj", "-c", "Release", "-r", "linux-x64", "--self-contained", "false", "-p:PublishReadyToRun=true", "-o", folder, "-p:UseAppHost=false" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var publish = Process.Start(start)!;
+        var output = publish.StandardOutput.ReadToEndAsync();
+        var errors = publish.StandardError.ReadToEndAsync();
+        publish.WaitForExit();
+        return publish.ExitCode == 0
+            ? Path.Combine(folder, $"Stepcast.{name}.dll")
+            : throw new InvalidOperationException($"publishing {name} ReadyToRun failed:\n{output.Result}{errors.Result}");
+    });
 
     public static StepcastProcess Start(string name, string project, IReadOnlyDictionary<string, string> environment) =>
         StartDll(name, BuildOutput(project), environment);
