@@ -46,6 +46,40 @@ public sealed class MulticastCoalescingTests(CoalescingLineCluster cluster, Xuni
         Assert.Equal(DeliveryStatus.NotInBatch, outcome.Status);
     }
 
+    /// <summary>
+    /// A batch goes to the members that confirmed before the confirm timeout and to no one else: a member that never
+    /// confirmed is left out and, asking later, hears "not in batch" (it then pushes on its own), as does a friend the
+    /// batch never listed.
+    /// </summary>
+    [Fact]
+    public async Task A_batch_goes_to_the_members_that_confirmed_in_time_and_answers_anyone_else_not_in_batch()
+    {
+        var channel = NewChannel();
+        var token = await cluster.RegisterLineChannelAsync(channel);
+        var batch = cluster.Grains.GetGrain<IMulticastBatchGrain>(Guid.NewGuid());
+        await batch.Create(new MulticastRequest
+        {
+            ChannelId = channel,
+            LineUserIds = ["U-member-1", "U-member-2", "U-member-late"],
+            RetryKey = Guid.NewGuid(),
+            Messages = [LineMessage.Text("Members only")],
+            ScenarioId = "members",
+            ScenarioVersion = 1,
+            StepId = "announce",
+        });
+
+        Assert.Equal(DeliveryStatus.NotInBatch, (await batch.Deliver("U-stranger")).Status);
+        // The third member never confirms: the other two wait for the confirm timeout, then go without it.
+        var confirmed = await Task.WhenAll(batch.Deliver("U-member-1"), batch.Deliver("U-member-2"));
+        Assert.All(confirmed, outcome => Assert.Equal(DeliveryStatus.Delivered, outcome.Status));
+        Assert.Equal(DeliveryStatus.NotInBatch, (await batch.Deliver("U-member-late")).Status);
+        Assert.Equal(DeliveryStatus.NotInBatch, (await batch.Deliver("U-stranger")).Status);
+
+        var multicast = Assert.Single(cluster.SendsFor(token));
+        Assert.Equal("multicast", multicast.Endpoint);
+        Assert.Equal(["U-member-1", "U-member-2"], multicast.Recipients.Order(StringComparer.Ordinal));
+    }
+
     [Fact]
     public async Task Friends_due_together_for_a_plain_step_share_multicasts_of_at_most_500()
     {

@@ -157,6 +157,7 @@ public sealed class MulticastBatchGrain(
         {
             // Members waiting here would wait for ever: they fail and retry, and a fresh activation reads what is stored.
             state.State.Recipients = null;
+            _recipients = null;
             _sealed.TrySetException(exception);
             DeactivateOnIdle();
             throw;
