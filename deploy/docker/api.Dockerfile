@@ -3,7 +3,7 @@
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
-COPY global.json Directory.Build.props Directory.Packages.props ./
+COPY global.json Directory.Build.props Directory.Build.targets Directory.Packages.props ./
 COPY src/Grains/Stepcast.Grains.csproj src/Grains/
 COPY src/Silo/Stepcast.Silo.csproj src/Silo/
 COPY src/Api/Stepcast.Api.csproj src/Api/

@@ -5,7 +5,7 @@
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 # Restore first, from the project files alone, so a code change does not invalidate the package layer.
-COPY global.json Directory.Build.props Directory.Packages.props ./
+COPY global.json Directory.Build.props Directory.Build.targets Directory.Packages.props ./
 COPY src/Grains/Stepcast.Grains.csproj src/Grains/
 COPY src/Silo/Stepcast.Silo.csproj src/Silo/
 # ReadyToRun: the host starts from precompiled code instead of JIT-compiling everything it touches first, which
