@@ -6,7 +6,7 @@ namespace Stepcast.LoadHarness;
 
 /// <summary>
 /// A fixed CPU workload timed before a run, printed and stored with its results: the same VM has run the same build at
-/// half speed on some days (benchmarks/README.md, sessions 9 and 10), and a figure from one day can only be compared
+/// half speed on some days (benchmarks/history.md, sessions 9 and 10), and a figure from one day can only be compared
 /// with another's beside this reading. SHA-256 over 64 MB on one thread, then on every core at once (a gap between
 /// the two is other work on the machine, or a host taking the cores away).
 /// </summary>

@@ -8,7 +8,7 @@ COPY src/Grains/Stepcast.Grains.csproj src/Grains/
 COPY src/Silo/Stepcast.Silo.csproj src/Silo/
 COPY src/Api/Stepcast.Api.csproj src/Api/
 # ReadyToRun: the host starts from precompiled code instead of JIT-compiling everything it touches first, which
-# made the first burst of due friends after a start ~10 % slower (benchmarks/README.md, "Session 18").
+# made the first burst of due friends after a start ~10 % slower (benchmarks/history.md, "Session 18").
 ARG RID=linux-x64
 RUN dotnet restore src/Api/Stepcast.Api.csproj -r $RID -p:PublishReadyToRun=true
 COPY src/ src/

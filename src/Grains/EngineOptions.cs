@@ -37,7 +37,7 @@ public sealed class EngineOptions
     /// out at most this long after its due time; the due time itself, and what the API shows, stay exact. Off (zero)
     /// by default: a spread also caps a cohort's send rate at its size over the window (20,000 friends over a minute
     /// is 333 a second, far under LINE's 2,000), and it did not cure a 100,000-friend cohort's stall on PostgreSQL
-    /// (benchmarks/README.md). For storage that cannot take a cohort's wake-ups at once.
+    /// (benchmarks/history.md). For storage that cannot take a cohort's wake-ups at once.
     /// </summary>
     public TimeSpan WakeSpread { get; set; } = TimeSpan.Zero;
 

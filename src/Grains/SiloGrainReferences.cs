@@ -3,7 +3,7 @@ namespace Stepcast.Grains;
 /// <summary>
 /// Grain references made inside a silo, with the grain type worked out once per interface. Orleans'
 /// <c>GetGrain&lt;T&gt;(key)</c> works it out by naming convention on every call: ~3 % of an embedded host's CPU in
-/// a profile of the webhook ingest (benchmarks/README.md, "Session 13"). For grain code only: a silo knows its own
+/// a profile of the webhook ingest (benchmarks/history.md, "Session 13"). For grain code only: a silo knows its own
 /// grain classes, where a client without the cluster's manifest yet would get, and here keep, a placeholder type.
 /// </summary>
 public static class SiloGrainReferences

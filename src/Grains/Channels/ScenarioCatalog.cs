@@ -33,7 +33,7 @@ public sealed class ScenarioCatalog
     /// The channel's catalogue, fetched at most once per <see cref="EngineOptions.CatalogCacheDuration"/>: callers that
     /// find it expired while a fetch is on its way await that fetch. Each used to fetch its own, and in a burst of
     /// 100,000 due friends the thousands arriving during one fetch made 13 % of the host's allocations
-    /// (benchmarks/README.md, session 16).
+    /// (benchmarks/history.md, session 16).
     /// </summary>
     public ValueTask<ScenarioCatalogSnapshot> GetCatalogAsync(string channelId) =>
         GetSharedAsync(_catalogs, channelId, _catalogFresh, _fetchCatalog, static _ => true);

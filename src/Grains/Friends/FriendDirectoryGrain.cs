@@ -36,7 +36,7 @@ public sealed class FriendDirectoryState
 
 /// <summary>
 /// Stored with the friends: on PostgreSQL a bucket's write then shares a statement and a commit with the friend writes
-/// in flight, where a single-row commit of its own was the costliest statement per follow (benchmarks/README.md).
+/// in flight, where a single-row commit of its own was the costliest statement per follow (benchmarks/history.md).
 /// Reentrant so that additions arriving while a write is in flight share the next write (see <see cref="PagedIdList"/>):
 /// a burst of new friends costs a few writes per bucket, not one each.
 /// </summary>

@@ -456,7 +456,7 @@ public sealed class FriendGrain(
     /// <summary>
     /// A send the command made due that may go by multicast is cleared (caps, quota) and joins its multicast group now,
     /// so the batch id is stored with the command's own write rather than with one of its own: one write per welcomed
-    /// follow fewer, where PostgreSQL's time per follow is mostly friend writes (benchmarks/README.md).
+    /// follow fewer, where PostgreSQL's time per follow is mostly friend writes (benchmarks/history.md).
     /// </summary>
     private async Task JoinMulticastEarlyAsync(List<(Enrollment Run, ScenarioDefinition Scenario)> atSend)
     {

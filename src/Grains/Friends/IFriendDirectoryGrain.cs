@@ -37,7 +37,7 @@ public static class FriendDirectory
     /// Ids a bucket keeps in its own row before sealing them into a page: each new friend rewrites only this open page,
     /// so the cost of listing a friend stays flat however many friends the channel has. Small, because that rewrite is
     /// on every new friend's path: at 256 ids, serialising the open page was ~8 % of an embedded host's CPU at full
-    /// webhook ingest (benchmarks/README.md, session 10). Campaigns pay instead, one page read more per 64 friends.
+    /// webhook ingest (benchmarks/history.md, session 10). Campaigns pay instead, one page read more per 64 friends.
     /// Not part of the stored layout: pages of any size are read alike, and a larger open page seals on its next write.
     /// </summary>
     public const int PageSize = 64;

@@ -8,7 +8,7 @@ namespace Stepcast.Grains.Friends;
 /// The open page of a <see cref="PagedIdList"/>: a sorted set of LINE user ids, those in LINE's form held as 128-bit
 /// numbers in one array, any others as strings. A bucket's page is rewritten on every new friend, long after most of
 /// its ids arrived: as strings scattered over the heap, serialising them cost ~8 µs of cache misses a write, against
-/// ~1 µs from one array (benchmarks/README.md, session 16). Enumerates in ordinal order, as text.
+/// ~1 µs from one array (benchmarks/history.md, session 16). Enumerates in ordinal order, as text.
 /// </summary>
 public sealed class IdPage : IEnumerable<string>
 {

@@ -11,7 +11,7 @@ public static class PostgresBatching
     /// <summary>
     /// Statements in flight per kind of statement; later requests queue and go in the next batch. Two, not more: each
     /// statement has a fixed cost in PostgreSQL, so fewer and larger batches left it more CPU; on the 2-core benchmark
-    /// machine 2 beat 4 on throughput and on p99 latency, and 8 lost to both (benchmarks/README.md, session 11).
+    /// machine 2 beat 4 on throughput and on p99 latency, and 8 lost to both (benchmarks/history.md, session 11).
     /// </summary>
     public const int MaxStatementsInFlight = 2;
 
@@ -19,7 +19,7 @@ public static class PostgresBatching
     /// The service id ($1) once per key of the batch ($2): the batch joins its table on the whole primary key with the
     /// service id as a column of the batch, never as a constant. Before a table has statistics the planner took
     /// "ServiceId = $1" for selective and read every row of the service per batch, which halved ingest in a fresh
-    /// database (benchmarks/README.md).
+    /// database (benchmarks/history.md).
     /// </summary>
     public const string ServiceIdPerKey = "array_fill($1::varchar, ARRAY[cardinality($2::text[])])";
 
@@ -32,7 +32,7 @@ public static class PostgresBatching
     /// <para>
     /// The statements are prepared on each connection once used twice, and keep their first (generic) plan: their text
     /// never changes, a batch being arrays, and at 1,000 follows a second PostgreSQL spent more time planning them than
-    /// running them (benchmarks/README.md, session 11). With the planner settings above, a plan made while the table
+    /// running them (benchmarks/history.md, session 11). With the planner settings above, a plan made while the table
     /// was empty still looks rows up by key (tested). Behind PgBouncer, prepared statements need session pooling or
     /// its <c>max_prepared_statements</c> (docs/operations.md).
     /// </para>

@@ -13,7 +13,7 @@ namespace Stepcast.Tests.Postgres;
 /// A batched statement reads the rows its batch names and no others, even while PostgreSQL has no statistics for the
 /// table yet (a new database, its first minute). Joined to the batch alone, the planner guessed from the service id
 /// that few rows were stored, scanned every row of the service for each batch, and a fresh database sustained half
-/// the ingest of one that had been analysed (benchmarks/README.md). Counted in tuples read, not timed.
+/// the ingest of one that had been analysed (benchmarks/history.md). Counted in tuples read, not timed.
 /// </summary>
 [Collection(PostgresCollection.Name)]
 public sealed class BatchedStatementPlanTests(PostgresServer postgres) : IAsyncLifetime
