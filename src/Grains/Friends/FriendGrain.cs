@@ -540,7 +540,10 @@ public sealed class FriendGrain(
                 {
                     // A reminder this close may only fire a period later: Orleans skips a first tick that passed while
                     // the reminder was being stored, and a 20,000-friend burst left ~150 friends waiting a minute so.
-                    await Task.Delay(throttledRetryAt.Value - now, timeProvider);
+                    // A timer counts whole milliseconds, rounding down, and may fire a little early: without the extra
+                    // millisecond a retry due in under one came straight back here, over and over until it was due
+                    // (~100 passes per friend in a throttled 20,000-friend burst, half of what it allocated).
+                    await Task.Delay(throttledRetryAt.Value - now + TimeSpan.FromMilliseconds(1), timeProvider);
                     _throttledRetryAt = throttledRetryAt;
                     continue;
                 }
