@@ -1,4 +1,7 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
 using Stepcast.Grains.Friends;
+using Stepcast.Grains.RateLimiting;
 using Stepcast.Grains.Scenarios;
 using static Stepcast.Tests.Engine.Scenario;
 
@@ -28,6 +31,52 @@ public sealed class RateLimitTests(RateLimitedLineCluster cluster)
             $"{cluster.Line.Stats.RateLimited(token, "push")} push(es) answered 429; accepted per second: {string.Join(" ", perSecond)}");
         Assert.Equal(friends.Order(), pushes.Select(p => p.Recipients.Single()).Order());
         Assert.Equal(friends.Length, cluster.Line.Stats.Requests(token, "push"));
+    }
+
+    /// <summary>
+    /// A silo's sends waiting for permits are served in the order they asked, so in a burst held to LINE's pace the
+    /// friends due first go first. Permits come a slot's budget at a time (50 a second over 8 active slots: 6 or 7),
+    /// and the callers of one lease may resume in any order, but never ahead of an earlier lease's.
+    /// </summary>
+    [Fact]
+    public async Task Sends_waiting_for_a_permit_are_served_in_the_order_they_asked()
+    {
+        // A limiter of this test's own, on the cluster's client, drawing on a fresh channel's push budget in the silos.
+        var limiter = new ChannelRateLimiter(cluster.Grains, Options.Create(new RateLimitOptions()), TimeProvider.System);
+        var channel = NewChannel();
+        const int callers = 120;
+        var served = new ConcurrentQueue<int>();
+
+        await Task.WhenAll(Enumerable.Range(0, callers).Select(async caller =>
+        {
+            Assert.True(await limiter.AcquireAsync(channel, LineApis.Push, TimeSpan.FromSeconds(30), CancellationToken.None));
+            served.Enqueue(caller);
+        }));
+
+        var order = served.ToArray();
+        var furthest = order.Select((caller, rank) => Math.Abs(caller - rank)).Max();
+        Assert.True(furthest <= 14, $"a caller was served {furthest} places from where it asked: {string.Join(' ', order)}");
+    }
+
+    /// <summary>A caller that stops waiting leaves the line: the permits go to those still in it.</summary>
+    [Fact]
+    public async Task A_caller_that_stops_waiting_takes_no_permit_from_those_behind_it()
+    {
+        var limiter = new ChannelRateLimiter(cluster.Grains, Options.Create(new RateLimitOptions()), TimeProvider.System);
+        var channel = NewChannel();
+        using var cancelled = new CancellationTokenSource();
+
+        // Ahead in line: one gives up at once, one is cancelled while it waits; then twenty that wait.
+        var givesUp = limiter.AcquireAsync(channel, LineApis.Push, TimeSpan.Zero, CancellationToken.None).AsTask();
+        var cancels = limiter.AcquireAsync(channel, LineApis.Push, TimeSpan.FromSeconds(30), cancelled.Token).AsTask();
+        var waiting = Enumerable.Range(0, 20)
+            .Select(_ => limiter.AcquireAsync(channel, LineApis.Push, TimeSpan.FromSeconds(30), CancellationToken.None).AsTask())
+            .ToList();
+        await cancelled.CancelAsync();
+
+        Assert.False(await givesUp);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancels);
+        Assert.All(await Task.WhenAll(waiting), Assert.True);
     }
 
     /// <summary>
