@@ -98,7 +98,7 @@ static string? OwnChain(GCAllocationTickTraceData tick)
 // "Stepcast.Grains.Friends.FriendGrain+<AdvanceDueRunsAsync>d__61.MoveNext()" reads "FriendGrain.AdvanceDueRunsAsync".
 static string ShortName(string name)
 {
-    var withoutArguments = name.Split('(')[0].Replace("..ctor", ".ctor", StringComparison.Ordinal);
+    var withoutArguments = GenericArguments().Replace(name.Split('(')[0], "").Replace("..ctor", ".ctor", StringComparison.Ordinal);
     var parts = withoutArguments.Split('.');
     var type = parts.Length >= 2 ? parts[^2] : withoutArguments;
     var method = parts[^1];
@@ -123,3 +123,8 @@ void Print(string title, Dictionary<string, long> sums)
     }
 }
 
+internal static partial class Program
+{
+    [System.Text.RegularExpressions.GeneratedRegex(@"`\d+\[[^\]]*\]")]
+    private static partial System.Text.RegularExpressions.Regex GenericArguments();
+}
