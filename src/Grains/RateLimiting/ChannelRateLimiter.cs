@@ -78,15 +78,20 @@ public sealed class ChannelRateLimiter(IGrainFactory grains, IOptions<RateLimitO
             while (true)
             {
                 var waiter = new Waiter();
+                bool startPump;
                 lock (_gate)
                 {
                     _queue.Enqueue(waiter);
                     _waiting++;
-                    if (!_pumping)
-                    {
-                        _pumping = true;
-                        _ = PumpAsync();
-                    }
+                    startPump = !_pumping;
+                    _pumping = true;
+                }
+
+                if (startPump)
+                {
+                    // Off the caller's grain: the pump serves everyone in line, long after the first caller's friend
+                    // got its permit and perhaps left memory.
+                    _ = Task.Run(PumpAsync);
                 }
 
                 Grant grant;
