@@ -24,6 +24,8 @@ public sealed class StepcastMetrics : IDisposable
     private readonly Counter<long> _safetyNetWoken;
     private readonly Histogram<long> _storageBatchRows;
     private readonly Histogram<double> _storageBatchDuration;
+    private readonly Histogram<double> _permitWait;
+    private readonly List<Func<IEnumerable<PermitLine>>> _permitLines = [];
     private readonly ConcurrentDictionary<string, (long Used, long Limit)> _quota = new(StringComparer.Ordinal);
 
     public StepcastMetrics(IMeterFactory meterFactory)
@@ -46,6 +48,10 @@ public sealed class StepcastMetrics : IDisposable
         _storageBatchDuration = _meter.CreateHistogram<double>(
             "stepcast.storage.batch.duration", "s", "Time of one statement of the batched PostgreSQL stores, by kind (read, write, reminder-read, reminder-write).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
+        _permitWait = _meter.CreateHistogram<double>(
+            "stepcast.rate_limit.wait", "s", "How long a send that found no permit at once waited in line for one, by API and outcome (granted, gave_up): the channel is sending at LINE's rate limit.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10] });
+        _meter.CreateObservableGauge("stepcast.rate_limit.waiting", ObservePermitLines, "{send}", "Sends waiting in this process for a rate-limit permit, by channel and API.");
         _meter.CreateObservableGauge("stepcast.quota.used", ObserveQuotaUsed, "{message}", "Messages counted against the channel's monthly quota, as last reported.");
         _meter.CreateObservableGauge("stepcast.quota.remaining", ObserveQuotaRemaining, "{message}", "Messages left in the channel's monthly quota, as last reported.");
     }
@@ -82,10 +88,36 @@ public sealed class StepcastMetrics : IDisposable
         _storageBatchDuration.Record(elapsed.TotalSeconds, tag);
     }
 
+    /// <summary>A send that found no rate-limit permit at once got one after <paramref name="waited"/>, or gave up then.</summary>
+    public void PermitWaited(string api, TimeSpan waited, bool granted) =>
+        _permitWait.Record(Math.Max(0, waited.TotalSeconds),
+            new KeyValuePair<string, object?>("api", api), new KeyValuePair<string, object?>("outcome", granted ? "granted" : "gave_up"));
+
+    /// <summary>Where the gauge <c>stepcast.rate_limit.waiting</c> reads the lines of sends waiting for permits.</summary>
+    public void ObservePermitLines(Func<IEnumerable<PermitLine>> lines)
+    {
+        lock (_permitLines)
+        {
+            _permitLines.Add(lines);
+        }
+    }
+
     /// <summary>The latest quota figures of a channel, for the gauges <c>stepcast.quota.used</c> and <c>…remaining</c>.</summary>
     public void ReportQuota(string channelId, long used, long limit) => _quota[channelId] = (used, limit);
 
     public void Dispose() => _meter.Dispose();
+
+    private IEnumerable<Measurement<long>> ObservePermitLines()
+    {
+        Func<IEnumerable<PermitLine>>[] sources;
+        lock (_permitLines)
+        {
+            sources = [.. _permitLines];
+        }
+
+        return sources.SelectMany(source => source()).Select(line => new Measurement<long>(line.Waiting,
+            new KeyValuePair<string, object?>("channel", line.ChannelId), new KeyValuePair<string, object?>("api", line.Api)));
+    }
 
     private IEnumerable<Measurement<long>> ObserveQuotaUsed() =>
         _quota.Select(q => new Measurement<long>(q.Value.Used, new KeyValuePair<string, object?>("channel", q.Key)));
@@ -105,3 +137,6 @@ public sealed class StepcastMetrics : IDisposable
         _ => "other",
     };
 }
+
+/// <summary>Sends of one channel waiting in a process for permits of one LINE API.</summary>
+public readonly record struct PermitLine(string ChannelId, string Api, int Waiting);

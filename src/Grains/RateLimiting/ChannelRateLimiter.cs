@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
+using Stepcast.Grains.Diagnostics;
 
 namespace Stepcast.Grains.RateLimiting;
 
@@ -9,12 +10,20 @@ namespace Stepcast.Grains.RateLimiting;
 /// Leased permits that go unused lapse with their period; nothing is handed back, so the cluster-wide sum stays
 /// within the limit whatever a silo does.
 /// </summary>
-public sealed class ChannelRateLimiter(IGrainFactory grains, IOptions<RateLimitOptions> options, TimeProvider timeProvider)
+public sealed class ChannelRateLimiter
 {
-    private readonly IGrainFactory _grains = grains;
-    private readonly TimeProvider _timeProvider = timeProvider;
-    private readonly RateLimitOptions _options = options.Value;
+    private readonly IGrainFactory _grains;
+    private readonly TimeProvider _timeProvider;
+    private readonly RateLimitOptions _options;
+    private readonly StepcastMetrics? _metrics;
     private readonly ConcurrentDictionary<(string ChannelId, string Api), PermitPool> _pools = new();
+
+    public ChannelRateLimiter(IGrainFactory grains, IOptions<RateLimitOptions> options, TimeProvider timeProvider, StepcastMetrics? metrics = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        (_grains, _timeProvider, _options, _metrics) = (grains, timeProvider, options.Value, metrics);
+        metrics?.ObservePermitLines(WaitingSends);
+    }
 
     public bool IsEnabled => _options.Enabled;
 
@@ -29,9 +38,13 @@ public sealed class ChannelRateLimiter(IGrainFactory grains, IOptions<RateLimitO
             return ValueTask.FromResult(true);
         }
 
-        var pool = _pools.GetOrAdd((channelId, api), static (key, self) => new PermitPool(self, RateLimitKey.Format(key.ChannelId, key.Api)), this);
+        var pool = _pools.GetOrAdd((channelId, api), static (key, self) => new PermitPool(self, key.ChannelId, key.Api), this);
         return pool.AcquireAsync(maxWait, cancellationToken);
     }
+
+    /// <summary>The sends waiting here for a permit, per channel and API (the gauge <c>stepcast.rate_limit.waiting</c>).</summary>
+    public IReadOnlyList<PermitLine> WaitingSends() =>
+        [.. _pools.Select(pool => new PermitLine(pool.Key.ChannelId, pool.Key.Api, pool.Value.Waiting))];
 
     /// <summary>
     /// One channel's permits for one API on this silo, and the callers waiting for them, first come first served.
@@ -40,8 +53,9 @@ public sealed class ChannelRateLimiter(IGrainFactory grains, IOptions<RateLimitO
     /// woke at every slot of its wait to find most permits gone (a 20,000-friend burst at 2,000 a second allocated
     /// ~90 kB per recipient), and the permits went to whichever woke first rather than to whoever had waited longest.
     /// </summary>
-    private sealed class PermitPool(ChannelRateLimiter owner, string key)
+    private sealed class PermitPool(ChannelRateLimiter owner, string channelId, string api)
     {
+        private readonly string _key = RateLimitKey.Format(channelId, api);
         private readonly Lock _gate = new();
         private readonly Queue<Waiter> _queue = new();
         private int _waiting;
@@ -54,6 +68,8 @@ public sealed class ChannelRateLimiter(IGrainFactory grains, IOptions<RateLimitO
         private int _demand;
 
         private DateTimeOffset Now => owner._timeProvider.GetUtcNow();
+
+        public int Waiting => Volatile.Read(ref _waiting);
 
         public ValueTask<bool> AcquireAsync(TimeSpan maxWait, CancellationToken cancellationToken)
         {
@@ -73,6 +89,14 @@ public sealed class ChannelRateLimiter(IGrainFactory grains, IOptions<RateLimitO
         }
 
         private async Task<bool> WaitForPermitAsync(TimeSpan maxWait, CancellationToken cancellationToken)
+        {
+            var started = owner._timeProvider.GetTimestamp();
+            var granted = await WaitInLineAsync(maxWait, cancellationToken);
+            owner._metrics?.PermitWaited(api, owner._timeProvider.GetElapsedTime(started), granted);
+            return granted;
+        }
+
+        private async Task<bool> WaitInLineAsync(TimeSpan maxWait, CancellationToken cancellationToken)
         {
             var deadline = Now + maxWait;
             while (true)
@@ -232,7 +256,7 @@ public sealed class ChannelRateLimiter(IGrainFactory grains, IOptions<RateLimitO
         private async Task LeaseAsync(int wanted)
         {
             var asked = Now;
-            var lease = await owner._grains.GetGrain<IRateLimitGrain>(key).Lease(wanted);
+            var lease = await owner._grains.GetGrain<IRateLimitGrain>(_key).Lease(wanted);
             lock (_gate)
             {
                 // The grain measured the window from a moment between asking and answering, unknown here: start it

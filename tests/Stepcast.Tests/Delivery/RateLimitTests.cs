@@ -48,16 +48,23 @@ public sealed class RateLimitTests(RateLimitedLineCluster cluster)
         const int callers = 120;
         var served = new ConcurrentQueue<int>();
 
-        await Task.WhenAll(Enumerable.Range(0, callers).Select(async caller =>
+        var all = Task.WhenAll(Enumerable.Range(0, callers).Select(async caller =>
         {
             Assert.True(await limiter.AcquireAsync(channel, LineApis.Push, TimeSpan.FromSeconds(30), CancellationToken.None));
             served.Enqueue(caller);
         }));
+        // A fresh channel has no permits yet: the line is long at first (stepcast.rate_limit.waiting), then empty.
+        Assert.True(WaitingFor(limiter, channel) > callers / 2, $"{WaitingFor(limiter, channel)} waiting at first");
+        await all;
+        Assert.Equal(0, WaitingFor(limiter, channel));
 
         var order = served.ToArray();
         var furthest = order.Select((caller, rank) => Math.Abs(caller - rank)).Max();
         Assert.True(furthest <= 21, $"a caller was served {furthest} places from where it asked: {string.Join(' ', order)}");
     }
+
+    private static int WaitingFor(ChannelRateLimiter limiter, string channel) =>
+        limiter.WaitingSends().Single(line => line.ChannelId == channel && line.Api == LineApis.Push).Waiting;
 
     /// <summary>A caller that stops waiting leaves the line: the permits go to those still in it.</summary>
     [Fact]
@@ -78,6 +85,7 @@ public sealed class RateLimitTests(RateLimitedLineCluster cluster)
         Assert.False(await givesUp);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancels);
         Assert.All(await Task.WhenAll(waiting), Assert.True);
+        Assert.Equal(0, WaitingFor(limiter, channel));
     }
 
     /// <summary>

@@ -70,6 +70,22 @@ public sealed class StepcastMetricsTests : IDisposable
     }
 
     [Fact]
+    public void Permit_waits_are_recorded_by_api_and_outcome_and_each_line_reports_its_waiting_sends()
+    {
+        Metrics.PermitWaited("push", TimeSpan.FromMilliseconds(250), granted: true);
+        Metrics.PermitWaited("multicast", TimeSpan.FromSeconds(5), granted: false);
+        Metrics.ObservePermitLines(() => [new PermitLine("channel-a", "push", 7), new PermitLine("channel-b", "push", 0)]);
+
+        _listener.RecordObservableInstruments();
+
+        var waits = _measurements.Where(m => m.Instrument == "stepcast.rate_limit.wait").ToList();
+        Assert.Equal([(0.25, "push", "granted"), (5.0, "multicast", "gave_up")],
+            waits.Select(m => (m.Value, (string)m.Tags["api"]!, (string)m.Tags["outcome"]!)));
+        Assert.Equal(7, Single("stepcast.rate_limit.waiting", "channel", "channel-a"));
+        Assert.Equal(0, Single("stepcast.rate_limit.waiting", "channel", "channel-b"));
+    }
+
+    [Fact]
     public void Reminder_lag_is_recorded_in_seconds_and_friend_activations_go_up_and_down()
     {
         Metrics.ReminderLag(TimeSpan.FromMilliseconds(1500));
