@@ -10,7 +10,8 @@ using Stepcast.Silo.Embedded;
 // The floor under Stepcast's webhook ingest: the same HTTP surface and signature check (Stepcast's LineSignature),
 // then as little as the fixed design allows (Floor:Depth): "http" answers at once, "activate" calls a new grain per
 // follow, "write" also has it write its state to the embedded topology's storage. What Stepcast spends per follow
-// above this is its own.
+// above this is its own. The floor under a multicast burst is POST /enrollments (the Hangfire baseline's shape): each
+// friend waits on a grain timer, is sent by its silo's FloorMulticaster with those due with it, and writes once.
 var builder = WebApplication.CreateBuilder(args);
 var depth = builder.Configuration["Floor:Depth"] ?? "write";
 if (depth is not ("http" or "activate" or "write"))
@@ -29,7 +30,21 @@ builder.UseOrleans(silo =>
         (services, _) => new InProcessGrainStorage(services.GetRequiredService<Serializer>()));
 });
 
+builder.Services.AddHttpClient(nameof(FloorMulticaster), http =>
+{
+    http.BaseAddress = new Uri((builder.Configuration["Line:ApiBaseUrl"] ?? "http://127.0.0.1:5080").TrimEnd('/') + "/");
+    http.DefaultRequestHeaders.Authorization = new("Bearer", builder.Configuration["Stepcast:Channels:0:AccessToken"] ?? "bench-access-token");
+});
+builder.Services.AddSingleton(services => new FloorMulticaster(
+    services.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(FloorMulticaster)),
+    services.GetService<TimeProvider>() ?? TimeProvider.System));
+
 var app = builder.Build();
+app.MapPost("/enrollments", async (FloorEnrollments enrollments, IGrainFactory grains) =>
+{
+    await Task.WhenAll(enrollments.UserIds.Select(id => grains.GetGrain<IFloorFriendGrain>(id).Enroll(enrollments.DueAt)));
+    return Results.Ok();
+});
 app.MapPost("/webhooks/line/{channelId}", async (string channelId, HttpRequest request, IGrainFactory grains) =>
 {
     using var buffer = new MemoryStream();
@@ -59,3 +74,6 @@ app.MapPost("/webhooks/line/{channelId}", async (string channelId, HttpRequest r
     return Results.Ok();
 });
 app.Run();
+
+/// <summary>The body of <c>POST /enrollments</c>, as the load harness sends it to the Hangfire baseline.</summary>
+internal sealed record FloorEnrollments(IReadOnlyList<string> UserIds, DateTimeOffset DueAt);

@@ -26,6 +26,12 @@ public static class DispatchBenchmark
     /// <summary>The baseline's only configuration: one Hangfire job, one push, per friend; no rate limiter.</summary>
     public static readonly Configuration HangfireJobs = new("Hangfire: a push job per friend", "", Limiter: false, Multicast: false);
 
+    /// <summary>
+    /// The floor's only configuration (benchmarks/Stepcast.FloorHost): a grain timer, one state write and a share of a
+    /// multicast sent by the silo per friend, nothing else.
+    /// </summary>
+    public static readonly Configuration FloorMulticast = new("floor: timer, multicast, one write", "", Limiter: false, Multicast: true);
+
     /// <summary>One burst's result; <paramref name="Burst"/> counts from 1 on the same hosts (<c>--bursts</c>), so 2 and later are warm.</summary>
     public sealed record Round(string Topology, Configuration Configuration, DueRound.Result Result, int HostWarnings, int Burst = 1);
 
@@ -33,11 +39,14 @@ public static class DispatchBenchmark
     {
         var topology = args.String("--topology") ?? "embedded";
         var count = args.Int("--count", 20_000);
-        var chosen = topology == "hangfire"
-            ? [HangfireJobs]
-            : args.String("--configs") is { } names
+        var chosen = topology switch
+        {
+            "hangfire" => [HangfireJobs],
+            "floor" => [FloorMulticast],
+            _ => args.String("--configs") is { } names
                 ? names.Split(',', StringSplitOptions.TrimEntries).Select(n => All[int.Parse(n, CultureInfo.InvariantCulture) - 1]).ToList()
-                : All;
+                : All,
+        };
         var json = args.String("--json");
         using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(30));
 
@@ -89,7 +98,8 @@ public static class DispatchBenchmark
             await using var hosts = await BenchTopology.StartAsync(
                 topology, [BenchScenarios.DispatchPersonal, BenchScenarios.DispatchPlain], settings, line.BaseUrl, withApi: false, args, cancellationToken);
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
-            using var client = topology == "hangfire" ? null : await HarnessClient.StartAsync(hosts, cancellationToken);
+            // The baseline and the floor are enrolled over HTTP, as the Hangfire app is.
+            using var client = topology is "hangfire" or "floor" ? null : await HarnessClient.StartAsync(hosts, cancellationToken);
             var round = new DueRound(hosts, line, client is null
                 ? HangfireEnrollments.ThroughHttp(http, hosts.ApiBaseUrl!)
                 : DueRound.ThroughGrains(client.Services.GetRequiredService<IClusterClient>()));

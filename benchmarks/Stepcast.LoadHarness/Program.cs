@@ -37,7 +37,7 @@ static int Usage()
           ingest [--topology embedded|postgres|hangfire|floor [--floor-depth http|activate|write]] [--rates 1000,2000,…] [--step-seconds S] [--closed-seconds S] [--warm-up-seconds S, 20]
                  [--ingest-scenario welcome|wait|none]
                  [--concurrency K] [--events-per-request N] [--max-seconds S] [--pg "<connection string>"] [--pg-synchronous-commit off] [--json out.json]
-          dispatch [--topology embedded|postgres|hangfire] [--count M] [--configs 1,2,3,4] [--bursts N, 1] [--lead-seconds S] [--drain-seconds S] [--concurrency K] [--json out.json]
+          dispatch [--topology embedded|postgres|hangfire|floor] [--count M] [--configs 1,2,3,4] [--bursts N, 1] [--lead-seconds S] [--drain-seconds S] [--concurrency K] [--json out.json]
           scale  [--topology embedded|postgres] [--count N] [--lead-seconds S] [--drain-seconds S] [--concurrency K] [--json out.json]
           campaign-upload [--topology embedded|postgres] [--count N] [--following-only true|false] [--json out.json]
           baseline [--count M] [--rates 500,1000,…] [--hangfire-workers N] [--skip ingest|dispatch] [--json out.json]
