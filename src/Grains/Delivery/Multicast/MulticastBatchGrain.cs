@@ -31,7 +31,8 @@ public sealed class MulticastBatchState
 public sealed class MulticastBatchGrain(
     [PersistentState("batch")] IPersistentState<MulticastBatchState> state,
     IMulticastDelivery delivery,
-    IOptions<DeliveryOptions> options) : Grain, IMulticastBatchGrain
+    IOptions<DeliveryOptions> options,
+    TimeProvider timeProvider) : Grain, IMulticastBatchGrain
 {
     private static readonly DeliveryOutcome NotInBatch = new(DeliveryStatus.NotInBatch, "confirmed after the batch was sealed");
     private static readonly DeliveryOutcome NeverCreated = new(DeliveryStatus.NotInBatch, "the batch was never formed");
@@ -44,7 +45,6 @@ public sealed class MulticastBatchGrain(
     private Task? _creating;
     private Task? _finalizing;
     private Task<DeliveryOutcome>? _sending;
-    private bool _timeoutArmed;
 
     async Task IMulticastBatchGrain.Create(MulticastRequest batch)
     {
@@ -99,12 +99,8 @@ public sealed class MulticastBatchGrain(
             {
                 _finalizing ??= FinalizeAsync();
             }
-            else
-            {
-                ArmConfirmTimeout();
-            }
 
-            await _sealed.Task;
+            await WaitUntilSealedAsync();
         }
 
         if (!(_recipients ??= new HashSet<string>(state.State.Recipients!, StringComparer.Ordinal)).Contains(lineUserId))
@@ -132,17 +128,29 @@ public sealed class MulticastBatchGrain(
         }
     }
 
-    private void ArmConfirmTimeout()
+    /// <summary>
+    /// Waits until the batch is sealed: by the last member to confirm, or by the first waiting member whose confirm
+    /// timeout has passed. The waiting calls keep the deadline themselves, not a grain timer: the runtime stops an
+    /// activation's timers as soon as it starts deactivating it (its silo stopping, or the silo that held its directory
+    /// entry), then waits for the calls in progress. Members waiting for a timer that never fired held that activation
+    /// for good, and every later confirmation from their silo queued behind it and timed out: acknowledged follows
+    /// were never welcomed.
+    /// </summary>
+    private async Task WaitUntilSealedAsync()
     {
-        if (_timeoutArmed)
+        if (!_sealed.Task.IsCompleted)
         {
-            return;
+            try
+            {
+                await _sealed.Task.WaitAsync(options.Value.MulticastConfirmTimeout, timeProvider);
+            }
+            catch (TimeoutException)
+            {
+                _finalizing ??= FinalizeAsync();
+            }
         }
 
-        _timeoutArmed = true;
-        this.RegisterGrainTimer(
-            () => _finalizing ??= FinalizeAsync(),
-            new GrainTimerCreationOptions(options.Value.MulticastConfirmTimeout, Timeout.InfiniteTimeSpan) { Interleave = true });
+        await _sealed.Task;
     }
 
     private async Task FinalizeAsync()
