@@ -75,6 +75,11 @@ public sealed class FriendGrain(
     private readonly Queue<PendingReply> _pendingReplies = new();
     /// <summary>Quota reservations to commit (true) or release (false) once the outcome that decides it is stored.</summary>
     private readonly List<(Guid RetryKey, bool Commit)> _quotaSettlements = [];
+    /// <summary>
+    /// Retry keys of sends that may go by multicast and left their budget to the batch (the coalescer reserves for all
+    /// its members in one request); such a send reserves for itself only if it pushes alone after all.
+    /// </summary>
+    private readonly HashSet<Guid> _budgetWithBatch = [];
     private StepcastMetrics? _metrics;
     /// <summary>
     /// Sends due now that joined a multicast group before the command's write (see <see cref="JoinMulticastEarlyAsync"/>):
@@ -470,7 +475,7 @@ public sealed class FriendGrain(
         foreach (var (run, scenario) in await ClearForSendingAsync(candidates, Now))
         {
             var send = SendOf(run, scenario);
-            var enlistment = coalescer.Join(_key.ChannelId, _key.LineUserId, run.ScenarioId, run.Version, send.Id, send.Messages);
+            var enlistment = coalescer.Join(_key.ChannelId, _key.LineUserId, run.ScenarioId, run.Version, send.Id, send.Messages, scenario.Priority);
             run.PendingBatchId = enlistment.BatchId;
             _joinedEarly[run.PendingRetryKey!.Value] = enlistment;
         }
@@ -485,7 +490,10 @@ public sealed class FriendGrain(
         foreach (var (retryKey, enlistment) in _joinedEarly)
         {
             coalescer.Withdraw(enlistment);
-            Quota.Release(retryKey).Ignore();
+            if (!_budgetWithBatch.Remove(retryKey))
+            {
+                Quota.Release(retryKey).Ignore();
+            }
         }
 
         _joinedEarly.Clear();
@@ -658,9 +666,23 @@ public sealed class FriendGrain(
         }
 
         DeliveryOutcome outcome;
+        var budgetWithBatch = _budgetWithBatch.Remove(retryKey);
+        var viaBatch = false;
         try
         {
-            outcome = await DeliverCoalescedAsync(run, send) ?? await delivery.DeliverAsync(Push(), CancellationToken.None);
+            if (await DeliverCoalescedAsync(run, send, scenario.Priority) is { } coalesced)
+            {
+                outcome = coalesced;
+                viaBatch = true;
+            }
+            else if (budgetWithBatch && !await ReserveToPushAloneAsync(run, scenario, send))
+            {
+                return;
+            }
+            else
+            {
+                outcome = await delivery.DeliverAsync(Push(), CancellationToken.None);
+            }
         }
         catch (Exception exception)
         {
@@ -677,12 +699,12 @@ public sealed class FriendGrain(
                 _interpreter.Record(run, HistoryKind.Sent, send.Id, outcome.Detail, retryKey, now);
                 _interpreter.MovePastSend(run, scenario);
                 RememberSend(now);
-                _quotaSettlements.Add((retryKey, true));
+                SettleLater(retryKey, delivered: true, viaBatch, budgetWithBatch);
                 break;
             case DeliveryStatus.Rejected:
                 _interpreter.Record(run, HistoryKind.Failed, send.Id, outcome.Detail, retryKey, now);
                 _interpreter.MovePastSend(run, scenario);
-                _quotaSettlements.Add((retryKey, false));
+                SettleLater(retryKey, delivered: false, viaBatch, budgetWithBatch);
                 break;
             case DeliveryStatus.QuotaExhausted:
                 // LINE itself refused: the same path as a refusal by the plan's own count.
@@ -710,7 +732,7 @@ public sealed class FriendGrain(
     /// harmless; likewise the choice to push alone is persisted before the push, so a push whose answer was lost is
     /// retried as the same push, never as part of a multicast that LINE would deliver again.
     /// </summary>
-    private async Task<DeliveryOutcome?> DeliverCoalescedAsync(Enrollment run, SendStep send)
+    private async Task<DeliveryOutcome?> DeliverCoalescedAsync(Enrollment run, SendStep send, SendPriority priority)
     {
         if (_joinedEarly.Remove(run.PendingRetryKey!.Value, out var early))
         {
@@ -742,7 +764,7 @@ public sealed class FriendGrain(
             Guid? batchId;
             try
             {
-                batchId = await coalescer.EnlistAsync(_key.ChannelId, _key.LineUserId, run.ScenarioId, run.Version, send.Id, send.Messages);
+                batchId = await coalescer.EnlistAsync(_key.ChannelId, _key.LineUserId, run.ScenarioId, run.Version, send.Id, send.Messages, priority);
             }
             catch (Exception exception)
             {
@@ -835,6 +857,15 @@ public sealed class FriendGrain(
                 }
             }
 
+            if (run.HeldSince is null && (run.PendingBatchId is not null || ChoosesRoute(run, send)))
+            {
+                // Its batch reserves for every member at once; should it push alone, it reserves then.
+                _budgetWithBatch.Add(run.PendingRetryKey!.Value);
+                sendsThisPass.Add(now);
+                cleared.Add((run, scenario));
+                continue;
+            }
+
             QuotaDecision decision;
             try
             {
@@ -860,6 +891,49 @@ public sealed class FriendGrain(
         }
 
         return cleared;
+    }
+
+    /// <summary>
+    /// A send that left its budget to a multicast batch and pushes alone after all (alone in its window, or its group
+    /// was more than the budget left) asks for its own now, as <see cref="ClearForSendingAsync"/> would have.
+    /// </summary>
+    private async Task<bool> ReserveToPushAloneAsync(Enrollment run, ScenarioDefinition scenario, SendStep send)
+    {
+        QuotaDecision decision;
+        try
+        {
+            decision = await Quota.Reserve(QuotaRequestFor(run, scenario));
+        }
+        catch (Exception exception)
+        {
+            logger.LogWarning(exception, "Quota reservation for step {StepId} of {ScenarioId} failed", send.Id, run.ScenarioId);
+            run.DueAt = Now + _options.SendRetryDelay;
+            _interpreter.Record(run, HistoryKind.RetryScheduled, send.Id, $"quota unavailable: {exception.GetType().Name}", run.PendingRetryKey, Now);
+            return false;
+        }
+
+        if (!decision.Granted)
+        {
+            ApplyQuotaRefusal(run, scenario, send, decision, Now);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Queues the commit or release of a send's own reservation, sent once its outcome is stored. A send whose batch
+    /// held its budget has none; a send that reserved for itself (a held send, woken with its reservation) and went in
+    /// a batch anyway gives it back, since the batch counts it.
+    /// </summary>
+    private void SettleLater(Guid retryKey, bool delivered, bool viaBatch, bool budgetWithBatch)
+    {
+        if (viaBatch && budgetWithBatch)
+        {
+            return;
+        }
+
+        _quotaSettlements.Add((retryKey, delivered && !viaBatch));
     }
 
     private QuotaRequest QuotaRequestFor(Enrollment run, ScenarioDefinition scenario) => new()

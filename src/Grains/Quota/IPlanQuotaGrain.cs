@@ -30,6 +30,13 @@ public interface IPlanQuotaGrain : IGrainWithStringKey
     Task Release(Guid retryKey);
 
     /// <summary>
+    /// A multicast reached LINE with <paramref name="recipients"/> of the recipients reserved for it: those become used
+    /// budget, and the rest (members that did not confirm in time) return to it.
+    /// </summary>
+    [OneWay]
+    Task CommitRecipients(Guid retryKey, int recipients);
+
+    /// <summary>
     /// LINE answered 429 "monthly limit": the account's budget is spent whatever our count says. Releases the send's
     /// reservation and answers as a refused <see cref="Reserve"/> would (holding the send under the pause policy).
     /// </summary>

@@ -193,6 +193,23 @@ public sealed partial class PlanQuotaGrain(
         return Task.CompletedTask;
     }
 
+    Task IPlanQuotaGrain.CommitRecipients(Guid retryKey, int recipients)
+    {
+        RollMonth();
+        if (RemoveReservation(retryKey) is { } reservation)
+        {
+            Quota.CommittedByStepcast += Math.Clamp(recipients, 0, reservation.Recipients);
+            Changed();
+            CheckAlerts();
+            if (recipients < reservation.Recipients)
+            {
+                StartWakingHeld();
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
     Task IPlanQuotaGrain.Release(Guid retryKey)
     {
         if (RemoveReservation(retryKey) is not null)

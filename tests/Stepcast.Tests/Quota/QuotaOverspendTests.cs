@@ -127,4 +127,48 @@ public sealed class QuotaOverspendOnMulticastTests(CoalescingLineCluster cluster
         Assert.Equal(200, quota.Used);
         Assert.Equal(Overspend.Friends - 200, quota.HeldSends);
     }
+
+    [Fact]
+    public async Task Batches_reserve_for_their_members_and_groups_larger_than_the_budget_left_fall_back_to_pushes_within_it()
+    {
+        var channel = NewChannel();
+        var token = await cluster.RegisterLineChannelAsync(channel);
+        var quota = cluster.Grains.GetGrain<IPlanQuotaGrain>(channel);
+        await quota.Configure(new QuotaSettings { Plan = LinePlan.Custom, CustomMonthlyLimit = 10 });
+        await cluster.PublishAsync(Define(channel, "welcome", new FollowTrigger(), Send("hello", "Welcome!")));
+
+        // Six friends at once, on two silos: at least one silo's group fits the budget of ten and goes as a multicast,
+        // which commits what it sent and leaves nothing reserved.
+        var first = Enumerable.Range(1, 6).Select(i => $"UA{i:D4}").ToArray();
+        await Task.WhenAll(first.Select(id => cluster.Friend(channel, id).Follow(new FollowCommand { At = DateTimeOffset.UtcNow })));
+        await cluster.DriveUntilAsync(channel, first, s => s.Enrollments.IsEmpty, Overspend.Patience);
+        Assert.Contains(cluster.SendsFor(token), s => s.Endpoint == "multicast");
+        var afterFirst = await SettledAsync(quota);
+        Assert.Equal((6, 0), (afterFirst.Used, afterFirst.Reserved));
+
+        // Six more with four left: a group the rest cannot cover whole is not formed; its members reserve one by one,
+        // so exactly the budget is sent and the others are held, each with its own place in line.
+        var second = Enumerable.Range(1, 6).Select(i => $"UB{i:D4}").ToArray();
+        await Task.WhenAll(second.Select(id => cluster.Friend(channel, id).Follow(new FollowCommand { At = DateTimeOffset.UtcNow })));
+        var snapshots = await cluster.DriveUntilAsync(channel, second,
+            s => s.Enrollments.IsEmpty || s.Enrollments.All(r => r.HeldForQuotaSince is not null), Overspend.Patience);
+        Assert.Equal(10, cluster.SendsFor(token).Sum(s => s.Recipients.Count));
+        Assert.Equal(2, snapshots.Count(s => !s.Enrollments.IsEmpty));
+        var afterSecond = await SettledAsync(quota);
+        Assert.Equal((10, 0, 2), (afterSecond.Used, afterSecond.Reserved, afterSecond.HeldSends));
+    }
+
+    /// <summary>The quota once the one-way commits sent after each outcome have arrived.</summary>
+    private static async Task<QuotaStatus> SettledAsync(IPlanQuotaGrain quota)
+    {
+        var deadline = DateTime.UtcNow + Overspend.Patience;
+        var status = await quota.GetStatus();
+        while (status.Reserved > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+            status = await quota.GetStatus();
+        }
+
+        return status;
+    }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
+using Stepcast.Grains.Quota;
 
 namespace Stepcast.Grains.Delivery.Multicast;
 
@@ -180,6 +181,12 @@ public sealed class MulticastBatchGrain(
         {
             state.State.Outcome = outcome;
             await state.WriteStateAsync();
+            // The coalescer reserved the batch's budget under its retry key; members do not settle it. Only once the
+            // outcome is stored, as a friend does: a settlement lost in a crash times out into "used".
+            var quota = GrainFactory.GetGrainInSilo<IPlanQuotaGrain>(batch.ChannelId);
+            (outcome.Status == DeliveryStatus.Rejected
+                ? quota.Release(batch.RetryKey)
+                : quota.CommitRecipients(batch.RetryKey, batch.LineUserIds.Length)).Ignore();
         }
 
         return outcome;

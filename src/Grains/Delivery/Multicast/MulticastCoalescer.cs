@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Microsoft.Extensions.Options;
 using Stepcast.Grains.Line;
+using Stepcast.Grains.Quota;
 using Stepcast.Grains.Scenarios;
 
 namespace Stepcast.Grains.Delivery.Multicast;
@@ -8,7 +9,8 @@ namespace Stepcast.Grains.Delivery.Multicast;
 /// <summary>
 /// Gathers, per silo, the friends that reach the same non-personalised send step within
 /// <see cref="DeliveryOptions.MulticastWindow"/>, and turns each group (at most 500) into one persisted
-/// <see cref="IMulticastBatchGrain"/>. A friend alone in its window is told to push instead.
+/// <see cref="IMulticastBatchGrain"/>, whose plan-quota budget it reserves for all members in one request. A friend
+/// alone in its window, or in a group the budget cannot cover whole, is told to push instead (and reserves for itself).
 /// </summary>
 public sealed class MulticastCoalescer(IGrainFactory grains, TimeProvider timeProvider, IOptions<DeliveryOptions> options)
 {
@@ -22,8 +24,8 @@ public sealed class MulticastCoalescer(IGrainFactory grains, TimeProvider timePr
     /// null when the friend should push on its own.
     /// </summary>
     public Task<Guid?> EnlistAsync(
-        string channelId, string lineUserId, string scenarioId, int version, string stepId, ImmutableArray<LineMessage> messages) =>
-        Join(channelId, lineUserId, scenarioId, version, stepId, messages).Sealed;
+        string channelId, string lineUserId, string scenarioId, int version, string stepId, ImmutableArray<LineMessage> messages, SendPriority priority) =>
+        Join(channelId, lineUserId, scenarioId, version, stepId, messages, priority).Sealed;
 
     /// <summary>
     /// Joins the open group for this step and answers at once with the id its batch will have, so the friend can store
@@ -31,7 +33,7 @@ public sealed class MulticastCoalescer(IGrainFactory grains, TimeProvider timePr
     /// under that id (or null: push alone). A member that cannot store the id withdraws (<see cref="Withdraw"/>).
     /// </summary>
     public MulticastEnlistment Join(
-        string channelId, string lineUserId, string scenarioId, int version, string stepId, ImmutableArray<LineMessage> messages)
+        string channelId, string lineUserId, string scenarioId, int version, string stepId, ImmutableArray<LineMessage> messages, SendPriority priority)
     {
         var key = (channelId, scenarioId, version, stepId);
         Group group;
@@ -40,7 +42,7 @@ public sealed class MulticastCoalescer(IGrainFactory grains, TimeProvider timePr
         {
             if (!_open.TryGetValue(key, out group!))
             {
-                group = new Group(channelId, scenarioId, version, stepId, messages);
+                group = new Group(channelId, scenarioId, version, stepId, messages, priority);
                 _open[key] = group;
                 opened = true;
             }
@@ -118,13 +120,39 @@ public sealed class MulticastCoalescer(IGrainFactory grains, TimeProvider timePr
             return;
         }
 
+        // One reservation for the whole batch under its retry key, instead of one call per member to the channel's
+        // single quota activation, which serialised a burst of thousands. A group the budget cannot cover whole is not
+        // formed: its members push, each reserving for itself, so held sends keep their own order and priority.
+        var retryKey = Guid.NewGuid();
+        var quota = grains.GetGrainInSilo<IPlanQuotaGrain>(group.ChannelId);
+        try
+        {
+            var decision = await quota.Reserve(new QuotaRequest
+            {
+                RetryKey = retryKey,
+                Recipients = recipients.Length,
+                Priority = group.Priority,
+                DueAt = timeProvider.GetUtcNow(),
+            });
+            if (!decision.Granted)
+            {
+                group.Sealed.TrySetResult(null);
+                return;
+            }
+        }
+        catch (Exception exception)
+        {
+            group.Sealed.TrySetException(exception);
+            return;
+        }
+
         try
         {
             await grains.GetGrainInSilo<IMulticastBatchGrain>(group.BatchId).Create(new MulticastRequest
             {
                 ChannelId = group.ChannelId,
                 LineUserIds = [.. recipients],
-                RetryKey = Guid.NewGuid(),
+                RetryKey = retryKey,
                 Messages = group.Messages,
                 ScenarioId = group.ScenarioId,
                 ScenarioVersion = group.Version,
@@ -135,17 +163,19 @@ public sealed class MulticastCoalescer(IGrainFactory grains, TimeProvider timePr
         catch (Exception exception)
         {
             // The members fall back to pushing on their own; nothing was sent for them.
+            quota.Release(retryKey).Ignore();
             group.Sealed.TrySetException(exception);
         }
     }
 
-    private sealed class Group(string channelId, string scenarioId, int version, string stepId, ImmutableArray<LineMessage> messages)
+    private sealed class Group(string channelId, string scenarioId, int version, string stepId, ImmutableArray<LineMessage> messages, SendPriority priority)
     {
         public string ChannelId { get; } = channelId;
         public string ScenarioId { get; } = scenarioId;
         public int Version { get; } = version;
         public string StepId { get; } = stepId;
         public ImmutableArray<LineMessage> Messages { get; } = messages;
+        public SendPriority Priority { get; } = priority;
         /// <summary>Chosen when the group opens: members may store it before the group is sealed.</summary>
         public Guid BatchId { get; } = Guid.NewGuid();
         public List<string> Recipients { get; } = [];
