@@ -675,8 +675,10 @@ public sealed class FriendGrain(
                 outcome = coalesced;
                 viaBatch = true;
             }
-            else if (budgetWithBatch && !await ReserveToPushAloneAsync(run, scenario, send))
+            else if (budgetWithBatch && !await ReserveAsync(run, scenario, send, Now))
             {
+                // It left its budget to a batch and pushes alone after all (alone in its window, or its group was more
+                // than the budget left): it asks for its own now, and was refused.
                 return;
             }
             else
@@ -866,22 +868,8 @@ public sealed class FriendGrain(
                 continue;
             }
 
-            QuotaDecision decision;
-            try
+            if (!await ReserveAsync(run, scenario, send, now))
             {
-                decision = await Quota.Reserve(QuotaRequestFor(run, scenario));
-            }
-            catch (Exception exception)
-            {
-                logger.LogWarning(exception, "Quota reservation for step {StepId} of {ScenarioId} failed", send.Id, run.ScenarioId);
-                run.DueAt = now + _options.SendRetryDelay;
-                _interpreter.Record(run, HistoryKind.RetryScheduled, send.Id, $"quota unavailable: {exception.GetType().Name}", run.PendingRetryKey, now);
-                continue;
-            }
-
-            if (!decision.Granted)
-            {
-                ApplyQuotaRefusal(run, scenario, send, decision, now);
                 continue;
             }
 
@@ -894,10 +882,9 @@ public sealed class FriendGrain(
     }
 
     /// <summary>
-    /// A send that left its budget to a multicast batch and pushes alone after all (alone in its window, or its group
-    /// was more than the budget left) asks for its own now, as <see cref="ClearForSendingAsync"/> would have.
+    /// Reserves the send's budget; when refused or unavailable, records why and reschedules the run, and answers false.
     /// </summary>
-    private async Task<bool> ReserveToPushAloneAsync(Enrollment run, ScenarioDefinition scenario, SendStep send)
+    private async Task<bool> ReserveAsync(Enrollment run, ScenarioDefinition scenario, SendStep send, DateTimeOffset now)
     {
         QuotaDecision decision;
         try
@@ -907,14 +894,14 @@ public sealed class FriendGrain(
         catch (Exception exception)
         {
             logger.LogWarning(exception, "Quota reservation for step {StepId} of {ScenarioId} failed", send.Id, run.ScenarioId);
-            run.DueAt = Now + _options.SendRetryDelay;
-            _interpreter.Record(run, HistoryKind.RetryScheduled, send.Id, $"quota unavailable: {exception.GetType().Name}", run.PendingRetryKey, Now);
+            run.DueAt = now + _options.SendRetryDelay;
+            _interpreter.Record(run, HistoryKind.RetryScheduled, send.Id, $"quota unavailable: {exception.GetType().Name}", run.PendingRetryKey, now);
             return false;
         }
 
         if (!decision.Granted)
         {
-            ApplyQuotaRefusal(run, scenario, send, decision, Now);
+            ApplyQuotaRefusal(run, scenario, send, decision, now);
             return false;
         }
 
