@@ -44,6 +44,7 @@ public sealed class MulticastBatchGrain(
     private HashSet<string>? _recipients;
     private readonly TaskCompletionSource _sealed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _creating;
+    private Task? _confirmDeadline;
     private Task? _finalizing;
     private Task<DeliveryOutcome>? _sending;
 
@@ -130,22 +131,20 @@ public sealed class MulticastBatchGrain(
     }
 
     /// <summary>
-    /// Waits until the batch is sealed: by the last member to confirm, or by the first waiting member whose confirm
-    /// timeout has passed. The waiting calls keep the deadline themselves, not a grain timer: the runtime stops an
-    /// activation's timers as soon as it starts deactivating it (its silo stopping, or the silo that held its directory
-    /// entry), then waits for the calls in progress. Members waiting for a timer that never fired held that activation
-    /// for good, and every later confirmation from their silo queued behind it and timed out: acknowledged follows
-    /// were never welcomed.
+    /// Waits until the batch is sealed: by the last member to confirm, or by a waiting member once the confirm timeout,
+    /// counted from the first, has passed. The waiting calls keep the deadline themselves, not a grain timer: the
+    /// runtime stops an activation's timers as soon as it starts deactivating it (its silo stopping, or the silo that
+    /// held its directory entry), then waits for the calls in progress. Members waiting for a timer that never fired
+    /// held that activation for good, and every later confirmation from their silo queued behind it and timed out:
+    /// acknowledged follows were never welcomed.
     /// </summary>
     private async Task WaitUntilSealedAsync()
     {
         if (!_sealed.Task.IsCompleted)
         {
-            try
-            {
-                await _sealed.Task.WaitAsync(options.Value.MulticastConfirmTimeout, timeProvider);
-            }
-            catch (TimeoutException)
+            // One plain delay per batch, from its first waiting member, shared by all: not a timer per member.
+            _confirmDeadline ??= Task.Delay(options.Value.MulticastConfirmTimeout, timeProvider);
+            if (await Task.WhenAny(_sealed.Task, _confirmDeadline) != _sealed.Task)
             {
                 _finalizing ??= FinalizeAsync();
             }
