@@ -11,6 +11,7 @@ using Stepcast.Grains.Hosting;
 using Stepcast.Grains.Stats;
 using Stepcast.Silo.Embedded;
 using Stepcast.Silo.Postgres;
+using Stepcast.Silo.Storage;
 
 namespace Stepcast.Silo;
 
@@ -97,6 +98,8 @@ public static class StepcastSiloBuilderExtensions
     public static ISiloBuilder AddStepcastEngineServices(this ISiloBuilder silo, IConfiguration configuration)
     {
         silo.Services.AddStepcastEngine(configuration);
+        // Every grain's [PersistentState]: storage called in the grain's own turn, without Orleans' queue and yield.
+        silo.Services.AddDirectPersistentState();
         // Only silos count: friend grains feed it, and it flushes to the scenario stats grains.
         silo.Services.AddHostedService(sp => sp.GetRequiredService<StatsCollector>());
         var retryPeriod = configuration.GetSection(EngineOptions.SectionName).Get<EngineOptions>()?.ReminderRetryPeriod

@@ -9,6 +9,7 @@ using Orleans.Storage;
 using Stepcast.Grains;
 using Stepcast.Grains.Diagnostics;
 using Stepcast.Grains.Friends;
+using Stepcast.Silo.Storage;
 
 namespace Stepcast.Silo.Postgres;
 
@@ -59,6 +60,7 @@ public static class PostgresOrleansExtensions
         // The batched stores report their statements; hosts without the engine (tests, tools) get the meter here.
         silo.Services.AddMetrics();
         silo.Services.TryAddSingleton<StepcastMetrics>();
+        silo.Services.AddDirectPersistentState();
         silo.AddStepcastGrainStorage(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, connectionString);
         if (friendStateStore is FriendStateStore.Batched or FriendStateStore.BatchedMovingFromAdoNet)
         {

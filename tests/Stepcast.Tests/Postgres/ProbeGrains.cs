@@ -16,6 +16,12 @@ public interface IProbeGrain : IGrainWithStringKey
     Task DisarmReminder(string name);
 }
 
+/// <summary>Calls that interleave, each writing the state: writes overlap while the store is working.</summary>
+public interface IReentrantProbeGrain : IGrainWithStringKey
+{
+    Task Increment();
+}
+
 public interface IFriendsProbeGrain : IGrainWithStringKey
 {
     Task<ProbeReading> Read();
@@ -33,6 +39,9 @@ public sealed class ProbeState
 {
     [Id(0)]
     public string? Value { get; set; }
+
+    [Id(1)]
+    public int Count { get; set; }
 }
 
 /// <summary>State with a safety net, as a friend's, which the friends' store keeps beside the payload.</summary>
@@ -114,5 +123,15 @@ public sealed class FriendsProbeGrain(
     {
         DeactivateOnIdle();
         return Task.CompletedTask;
+    }
+}
+
+[Orleans.Concurrency.Reentrant]
+public sealed class ReentrantProbeGrain([PersistentState("state")] IPersistentState<ProbeState> state) : Grain, IReentrantProbeGrain
+{
+    async Task IReentrantProbeGrain.Increment()
+    {
+        state.State.Count++;
+        await state.WriteStateAsync();
     }
 }
