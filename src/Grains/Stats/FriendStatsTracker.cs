@@ -17,7 +17,9 @@ public sealed class FriendStatsTracker : IRunObserver
     /// The runs as last persisted (and counted); a fresh activation starts from what storage holds. A list, not a
     /// dictionary: a friend has a few runs, and this is rebuilt on every write of every friend.
     /// </summary>
-    private List<KeyValuePair<ActiveRunKey, int>> _counted;
+    private List<KeyValuePair<ActiveRunKey, int>> _counted = [];
+    /// <summary>The other of two lists that take turns as <see cref="_counted"/>: no new list per write.</summary>
+    private List<KeyValuePair<ActiveRunKey, int>> _current = [];
 
     public FriendStatsTracker(StatsCollector collector, FriendKey key, FriendState friend, StatsOptions options)
     {
@@ -25,7 +27,7 @@ public sealed class FriendStatsTracker : IRunObserver
         _key = key;
         _friend = friend;
         _options = options;
-        _counted = ActiveRuns();
+        FillActiveRuns(_counted);
     }
 
     void IRunObserver.Reached(Enrollment run, ScenarioStep step) =>
@@ -58,7 +60,8 @@ public sealed class FriendStatsTracker : IRunObserver
     /// <summary>The friend's state was written: the gauge moves by the difference since the last write.</summary>
     public void Persisted()
     {
-        var now = ActiveRuns();
+        var now = _current;
+        FillActiveRuns(now);
         List<KeyValuePair<ActiveRunKey, int>>? changes = null;
         foreach (var (key, runs) in now)
         {
@@ -82,7 +85,7 @@ public sealed class FriendStatsTracker : IRunObserver
             _collector.MoveActiveRuns(_key.ChannelId, changes);
         }
 
-        _counted = now;
+        (_counted, _current) = (now, _counted);
     }
 
     /// <summary>The friend blocked the account: the step last sent to it counts the block when it is recent.</summary>
@@ -130,13 +133,13 @@ public sealed class FriendStatsTracker : IRunObserver
     public void Clicked(string scenarioId, string stepId) =>
         _collector.Count(_key.ChannelId, scenarioId, stepId, StepCounter.Clicked);
 
-    /// <summary>The friend's active runs counted per step and due day; never changed once built.</summary>
-    private List<KeyValuePair<ActiveRunKey, int>> ActiveRuns()
+    /// <summary>Fills the list with the friend's active runs counted per step and due day.</summary>
+    private void FillActiveRuns(List<KeyValuePair<ActiveRunKey, int>> runs)
     {
-        var runs = new List<KeyValuePair<ActiveRunKey, int>>(_friend.Enrollments.Count);
+        runs.Clear();
         if (_friend.Status == FriendStatus.Blocked)
         {
-            return runs;
+            return;
         }
 
         foreach (var run in _friend.Enrollments)
@@ -155,8 +158,6 @@ public sealed class FriendStatsTracker : IRunObserver
                 }
             }
         }
-
-        return runs;
     }
 
     private static int RunsAt(List<KeyValuePair<ActiveRunKey, int>> runs, ActiveRunKey key) =>

@@ -50,19 +50,19 @@ public sealed record StepStats
         BlockedWithin24h = BlockedWithin24h + other.BlockedWithin24h,
     };
 
-    public StepStats Plus(StepCounter counter, long by) => counter switch
+    /// <summary>The counters from their values indexed by <see cref="StepCounter"/>.</summary>
+    public static StepStats FromCounts(ReadOnlySpan<long> counts) => new()
     {
-        StepCounter.Entered => this with { Entered = Entered + by },
-        StepCounter.Sent => this with { Sent = Sent + by },
-        StepCounter.Failed => this with { Failed = Failed + by },
-        StepCounter.SkippedQuota => this with { SkippedQuota = SkippedQuota + by },
-        StepCounter.SkippedFrequencyCap => this with { SkippedFrequencyCap = SkippedFrequencyCap + by },
-        StepCounter.SkippedBlocked => this with { SkippedBlocked = SkippedBlocked + by },
-        StepCounter.SkippedOther => this with { SkippedOther = SkippedOther + by },
-        StepCounter.Clicked => this with { Clicked = Clicked + by },
-        StepCounter.Converted => this with { Converted = Converted + by },
-        StepCounter.BlockedWithin24h => this with { BlockedWithin24h = BlockedWithin24h + by },
-        _ => throw new ArgumentOutOfRangeException(nameof(counter), counter, null),
+        Entered = counts[(int)StepCounter.Entered],
+        Sent = counts[(int)StepCounter.Sent],
+        Failed = counts[(int)StepCounter.Failed],
+        SkippedQuota = counts[(int)StepCounter.SkippedQuota],
+        SkippedFrequencyCap = counts[(int)StepCounter.SkippedFrequencyCap],
+        SkippedBlocked = counts[(int)StepCounter.SkippedBlocked],
+        SkippedOther = counts[(int)StepCounter.SkippedOther],
+        Clicked = counts[(int)StepCounter.Clicked],
+        Converted = counts[(int)StepCounter.Converted],
+        BlockedWithin24h = counts[(int)StepCounter.BlockedWithin24h],
     };
 
     /// <summary>

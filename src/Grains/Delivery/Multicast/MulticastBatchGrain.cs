@@ -44,7 +44,7 @@ public sealed class MulticastBatchGrain(
     private HashSet<string>? _recipients;
     private readonly TaskCompletionSource _sealed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _creating;
-    private Task? _confirmDeadline;
+    private Task? _sealedOrTimedOut;
     private Task? _finalizing;
     private Task<DeliveryOutcome>? _sending;
 
@@ -138,16 +138,14 @@ public sealed class MulticastBatchGrain(
     /// held that activation for good, and every later confirmation from their silo queued behind it and timed out:
     /// acknowledged follows were never welcomed.
     /// </summary>
-    private async Task WaitUntilSealedAsync()
+    // One wait per batch, started by its first waiting member and shared by all: not a timer, nor a wait, per member.
+    private Task WaitUntilSealedAsync() => _sealed.Task.IsCompleted ? _sealed.Task : _sealedOrTimedOut ??= SealByDeadlineAsync();
+
+    private async Task SealByDeadlineAsync()
     {
-        if (!_sealed.Task.IsCompleted)
+        if (await Task.WhenAny(_sealed.Task, Task.Delay(options.Value.MulticastConfirmTimeout, timeProvider)) != _sealed.Task)
         {
-            // One plain delay per batch, from its first waiting member, shared by all: not a timer per member.
-            _confirmDeadline ??= Task.Delay(options.Value.MulticastConfirmTimeout, timeProvider);
-            if (await Task.WhenAny(_sealed.Task, _confirmDeadline) != _sealed.Task)
-            {
-                _finalizing ??= FinalizeAsync();
-            }
+            _finalizing ??= FinalizeAsync();
         }
 
         await _sealed.Task;
