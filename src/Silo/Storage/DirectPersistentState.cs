@@ -73,7 +73,7 @@ internal sealed class DirectPersistentState<TState> : IPersistentState<TState>, 
         _storage = storage;
         _activator = activator;
         _logger = logger;
-        context.ObservableLifecycle.Subscribe($"{nameof(DirectPersistentState<>)}:{name}", GrainLifecycleStage.SetupState, this);
+        context.ObservableLifecycle.Subscribe(nameof(DirectPersistentState<>), GrainLifecycleStage.SetupState, this);
         context.ObservableLifecycle.AddMigrationParticipant(this);
     }
 
