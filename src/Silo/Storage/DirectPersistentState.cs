@@ -65,6 +65,8 @@ internal sealed class DirectPersistentState<TState> : IPersistentState<TState>, 
     private bool _loaded;
     private Task _last = Task.CompletedTask;
     private Task? _waitingWrite;
+    private int _queued;
+    private int _waitingWriteNumber;
 
     public DirectPersistentState(string name, IGrainContext context, IGrainStorage storage, IActivator<TState> activator, ILogger logger)
     {
@@ -133,20 +135,21 @@ internal sealed class DirectPersistentState<TState> : IPersistentState<TState>, 
             return _last = RunAsync(operation);
         }
 
-        var queued = RunAfterAsync(_last, operation);
+        var number = ++_queued;
+        var queued = RunAfterAsync(_last, operation, number);
         if (operation == Operation.Write)
         {
-            _waitingWrite = queued;
+            (_waitingWrite, _waitingWriteNumber) = (queued, number);
         }
 
         return _last = queued;
     }
 
-    private async Task RunAfterAsync(Task predecessor, Operation operation)
+    private async Task RunAfterAsync(Task predecessor, Operation operation, int number)
     {
         // Always resumes later, in this grain's turn: the caller has recorded this operation as waiting by then.
         await predecessor.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.ForceYielding);
-        if (operation == Operation.Write)
+        if (operation == Operation.Write && _waitingWriteNumber == number)
         {
             // Started: a write asked from now on must store what changes after this point.
             _waitingWrite = null;
