@@ -60,6 +60,8 @@ public static class PostgresOrleansExtensions
         // The batched stores report their statements; hosts without the engine (tests, tools) get the meter here.
         silo.Services.AddMetrics();
         silo.Services.TryAddSingleton<StepcastMetrics>();
+        // Also in AddStepcastEngineServices; here for hosts and tests that use these stores without the engine.
+        // Registering it twice replaces it with itself.
         silo.Services.AddDirectPersistentState();
         silo.AddStepcastGrainStorage(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, connectionString);
         if (friendStateStore is FriendStateStore.Batched or FriendStateStore.BatchedMovingFromAdoNet)

@@ -136,9 +136,9 @@ public sealed class MulticastBatchGrain(
     /// runtime stops an activation's timers as soon as it starts deactivating it (its silo stopping, or the silo that
     /// held its directory entry), then waits for the calls in progress. Members waiting for a timer that never fired
     /// held that activation for good, and every later confirmation from their silo queued behind it and timed out:
-    /// acknowledged follows were never welcomed.
+    /// acknowledged follows were never welcomed. One wait per batch, started by its first waiting member and shared by
+    /// all: not a timer, nor a wait, per member.
     /// </summary>
-    // One wait per batch, started by its first waiting member and shared by all: not a timer, nor a wait, per member.
     private Task WaitUntilSealedAsync() => _sealed.Task.IsCompleted ? _sealed.Task : _sealedOrTimedOut ??= SealByDeadlineAsync();
 
     private async Task SealByDeadlineAsync()
