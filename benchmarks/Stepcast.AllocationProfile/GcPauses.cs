@@ -31,11 +31,11 @@ internal static class GcPauses
                 $"{group.Key,-28} {group.Count(),6} {group.Sum(gc => gc.PauseDurationMSec),10:N0} {group.Average(gc => gc.PauseDurationMSec),8:N1} {group.Max(gc => gc.PauseDurationMSec),8:N1}"));
         }
 
-        Console.WriteLine($"--- the {top} longest pauses: at s, generation, kind, reason, pause ms, heap MB after");
+        Console.WriteLine($"--- the {top} longest pauses: at s, generation, kind, reason, pause ms, heap MB after, promoted MB");
         foreach (var gc in collections.OrderByDescending(gc => gc.PauseDurationMSec).Take(top))
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{gc.StartRelativeMSec / 1000,8:N1} gen{gc.Generation} {gc.Type,-16} {gc.Reason,-18} {gc.PauseDurationMSec,8:N1} {gc.HeapSizeAfterMB,8:N0}"));
+                $"{gc.StartRelativeMSec / 1000,8:N1} gen{gc.Generation} {gc.Type,-16} {gc.Reason,-18} {gc.PauseDurationMSec,8:N1} {gc.HeapSizeAfterMB,8:N0} {gc.PromotedMB,8:N1}"));
         }
     }
 }

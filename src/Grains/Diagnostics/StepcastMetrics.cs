@@ -25,6 +25,7 @@ public sealed class StepcastMetrics : IDisposable
     private readonly Histogram<long> _storageBatchRows;
     private readonly Histogram<double> _storageBatchDuration;
     private readonly Histogram<double> _permitWait;
+    private readonly Histogram<double> _quietCollections;
     private readonly List<Func<IEnumerable<PermitLine>>> _permitLines = [];
     private readonly ConcurrentDictionary<string, (long Used, long Limit)> _quota = new(StringComparer.Ordinal);
 
@@ -51,6 +52,9 @@ public sealed class StepcastMetrics : IDisposable
         _permitWait = _meter.CreateHistogram<double>(
             "stepcast.rate_limit.wait", "s", "How long a send that found no permit at once waited in line for one, by API and outcome (granted, gave_up): the channel is sending at LINE's rate limit.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10] });
+        _quietCollections = _meter.CreateHistogram<double>(
+            "stepcast.silo.quiet_collection.pause", "s", "Collections of the young generations a silo made while it was quiet, so that the next burst need not (Stepcast:QuietCollection), by pause.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2] });
         _meter.CreateObservableGauge("stepcast.rate_limit.waiting", ObservePermitLines, "{send}", "Sends waiting in this process for a rate-limit permit, by channel and API.");
         _meter.CreateObservableGauge("stepcast.quota.used", ObserveQuotaUsed, "{message}", "Messages counted against the channel's monthly quota, as last reported.");
         _meter.CreateObservableGauge("stepcast.quota.remaining", ObserveQuotaRemaining, "{message}", "Messages left in the channel's monthly quota, as last reported.");
@@ -103,6 +107,8 @@ public sealed class StepcastMetrics : IDisposable
     }
 
     /// <summary>The latest quota figures of a channel, for the gauges <c>stepcast.quota.used</c> and <c>…remaining</c>.</summary>
+    public void QuietCollection(TimeSpan pause) => _quietCollections.Record(pause.TotalSeconds);
+
     public void ReportQuota(string channelId, long used, long limit) => _quota[channelId] = (used, limit);
 
     public void Dispose() => _meter.Dispose();

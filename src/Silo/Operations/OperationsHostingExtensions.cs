@@ -58,6 +58,12 @@ public static class OperationsHostingExtensions
         if (hostsSilo)
         {
             checks.AddCheck<SiloMembershipHealthCheck>("silo-membership", tags: [HealthTags.Ready]);
+            builder.Services.AddOptions<QuietCollectionOptions>()
+                .Bind(builder.Configuration.GetSection(QuietCollectionOptions.SectionName))
+                .Validate(o => o.QuietFor >= TimeSpan.Zero && o.SamplePeriod > TimeSpan.Zero && o.QuietBelowCores > 0 && o.MinimumYoungBytes >= 0,
+                    $"{QuietCollectionOptions.SectionName}: SamplePeriod and QuietBelowCores must be positive, QuietFor and MinimumYoungBytes not negative.")
+                .ValidateOnStart();
+            builder.Services.AddHostedService<QuietCollector>();
         }
         else
         {
