@@ -53,7 +53,7 @@ public sealed class StepcastMetrics : IDisposable
             "stepcast.rate_limit.wait", "s", "How long a send that found no permit at once waited in line for one, by API and outcome (granted, gave_up): the channel is sending at LINE's rate limit.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10] });
         _quietCollections = _meter.CreateHistogram<double>(
-            "stepcast.silo.quiet_collection.pause", "s", "Collections of the young generations a silo made while it was quiet, so that the next burst need not (Stepcast:QuietCollection), by pause.",
+            "stepcast.silo.quiet_collection.pause", "s", "Pauses of the collections of the young generations a silo made while it was quiet, so that the next burst need not (Stepcast:QuietCollection).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2] });
         _meter.CreateObservableGauge("stepcast.rate_limit.waiting", ObservePermitLines, "{send}", "Sends waiting in this process for a rate-limit permit, by channel and API.");
         _meter.CreateObservableGauge("stepcast.quota.used", ObserveQuotaUsed, "{message}", "Messages counted against the channel's monthly quota, as last reported.");
@@ -106,9 +106,10 @@ public sealed class StepcastMetrics : IDisposable
         }
     }
 
-    /// <summary>The latest quota figures of a channel, for the gauges <c>stepcast.quota.used</c> and <c>…remaining</c>.</summary>
+    /// <summary>A collection the silo made while quiet (<c>Stepcast:QuietCollection</c>), by its pause.</summary>
     public void QuietCollection(TimeSpan pause) => _quietCollections.Record(pause.TotalSeconds);
 
+    /// <summary>The latest quota figures of a channel, for the gauges <c>stepcast.quota.used</c> and <c>…remaining</c>.</summary>
     public void ReportQuota(string channelId, long used, long limit) => _quota[channelId] = (used, limit);
 
     public void Dispose() => _meter.Dispose();
