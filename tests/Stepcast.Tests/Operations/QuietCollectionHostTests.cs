@@ -16,11 +16,12 @@ public sealed class QuietCollectionHostTests
     public async Task A_host_that_counts_as_quiet_collects_and_records_the_pause()
     {
         // Every reading counts as quiet and any bytes are worth it: the collector must collect within a few readings.
+        // Readings 0.2 s apart and one collection waited for: each one pauses every test running in this process.
         await using var host = new WebApplicationFactory<Program>().WithWebHostBuilder(builder => builder
             .UseSetting($"{QuietCollectionOptions.SectionName}:QuietBelowCores", "1000")
             .UseSetting($"{QuietCollectionOptions.SectionName}:QuietFor", "00:00:00")
             .UseSetting($"{QuietCollectionOptions.SectionName}:MinimumYoungBytes", "0")
-            .UseSetting($"{QuietCollectionOptions.SectionName}:SamplePeriod", "00:00:00.050"));
+            .UseSetting($"{QuietCollectionOptions.SectionName}:SamplePeriod", "00:00:00.200"));
         // Started with its first request; the listener then sees the instruments the host has already made.
         using var client = host.CreateClient();
         var meters = host.Services.GetRequiredService<IMeterFactory>();
@@ -37,7 +38,7 @@ public sealed class QuietCollectionHostTests
         listener.SetMeasurementEventCallback<double>((_, value, _, _) => { lock (pauses) { pauses.Add(value); } });
         listener.Start();
 
-        var recorded = await Eventually.UntilAsync(() => Task.FromResult(Snapshot(pauses)), p => p.Count >= 2, TimeSpan.FromSeconds(20));
+        var recorded = await Eventually.UntilAsync(() => Task.FromResult(Snapshot(pauses)), p => p.Count >= 1, TimeSpan.FromSeconds(20));
 
         Assert.All(recorded, pause => Assert.InRange(pause, 0, 5));
     }
