@@ -331,7 +331,7 @@ public sealed class FriendGrain(
 
         // A run ends with a write, even when it found nothing to do: the row's safety net moves on or goes with it, so
         // the next sweep does not find the friend again.
-        return RunDueStepsAsync();
+        return RunDueStepsAsync(woken: true);
     }
 
     async Task IFriendGrain.Wake(DateTimeOffset slot)
@@ -347,7 +347,7 @@ public sealed class FriendGrain(
         if (due is { } at && at <= Now)
         {
             _metrics!.ReminderLag(Now - at);
-            await RunDueStepsAsync();
+            await RunDueStepsAsync(woken: true);
             return;
         }
 
@@ -359,7 +359,7 @@ public sealed class FriendGrain(
         }
 
         // Otherwise the listing was left behind by a write that listed or reminded the friend anew: nothing to do.
-        LeaveMemoryIfIdle();
+        LeaveMemoryIfIdle(woken: true);
     }
 
     async Task IFriendGrain.ResumeHeldSend(Guid retryKey)
@@ -380,7 +380,7 @@ public sealed class FriendGrain(
         }
 
         run.DueAt = Now;
-        await RunDueStepsAsync();
+        await RunDueStepsAsync(woken: true);
     }
 
     async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
@@ -393,7 +393,7 @@ public sealed class FriendGrain(
             _metrics!.ReminderLag(Now - due);
         }
 
-        await RunDueStepsAsync();
+        await RunDueStepsAsync(woken: true);
     }
 
     Task<FriendSnapshot> IFriendGrain.GetSnapshot() => Task.FromResult(new FriendSnapshot
@@ -502,11 +502,13 @@ public sealed class FriendGrain(
     private static SendStep SendOf(Enrollment run, ScenarioDefinition scenario) =>
         (SendStep)ScenarioInterpreter.StepOf(scenario, run.StepId!)!;
 
-    private async Task RunDueStepsAsync()
+    /// <param name="woken">True for a run the clock started (a reminder, a wake slot, a timer, a resumed held send),
+    /// false for one a command or a caller started.</param>
+    private async Task RunDueStepsAsync(bool woken = false)
     {
         try
         {
-            await RunDueStepsOnceAsync();
+            await RunDueStepsOnceAsync(woken);
         }
         catch (Exception exception)
         {
@@ -524,7 +526,7 @@ public sealed class FriendGrain(
         }
     }
 
-    private async Task RunDueStepsOnceAsync()
+    private async Task RunDueStepsOnceAsync(bool woken)
     {
         // First: a reply token lasts about a minute, while due pushes may take seconds of retries.
         await SendPendingRepliesAsync();
@@ -590,18 +592,20 @@ public sealed class FriendGrain(
             WakeUpAt(next);
         }
 
-        LeaveMemoryIfIdle();
+        LeaveMemoryIfIdle(woken);
     }
 
     /// <summary>
-    /// A friend with nothing due for a while (or never) leaves memory now rather than after the collection age: a
-    /// campaign enrolling a million friends would otherwise hold every one of them (~10 kB each) for minutes. Its
-    /// reminder and stored state bring it back.
+    /// A friend with nothing due for a while leaves memory now rather than after the collection age: a campaign
+    /// enrolling a million friends would otherwise hold every one of them (~10 kB each) for minutes. Its reminder and
+    /// stored state bring it back. With nothing due at all, a friend stays after a command (a friend who just wrote may
+    /// write again) but leaves after a run the clock started: a cohort of a million reaching its last step together held
+    /// every one of them for the collection age, 7.8 GB at its peak (benchmarks/history.md, session 23).
     /// </summary>
-    private void LeaveMemoryIfIdle()
+    private void LeaveMemoryIfIdle(bool woken = false)
     {
         var next = NextDueAt();
-        if (next is null ? Friend.Status == FriendStatus.Blocked : next.Value - Now > _options.DeactivateWhenIdleFor)
+        if (next is null ? woken || Friend.Status == FriendStatus.Blocked : next.Value - Now > _options.DeactivateWhenIdleFor)
         {
             DeactivateOnIdle();
         }
@@ -1359,7 +1363,7 @@ public sealed class FriendGrain(
         (_wakeTimer, _wakeAt) = (null, null);
         if (NextDueAt() is { } due && due <= Now)
         {
-            return RunDueStepsAsync();
+            return RunDueStepsAsync(woken: true);
         }
 
         // Woken a moment early (a timer may fire a fraction of a millisecond before its time), or the step moved.

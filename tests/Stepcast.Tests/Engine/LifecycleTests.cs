@@ -156,6 +156,55 @@ public sealed class LifecycleTests(EngineCluster cluster)
     }
 
     [Fact]
+    public async Task A_friend_whose_last_step_the_clock_ran_leaves_memory_at_once()
+    {
+        var channel = NewChannel();
+        await cluster.PublishAsync(Define(channel, "last", new FollowTrigger(), WaitDays("w", 1), Send("last", "The last one")));
+        var friend = cluster.Friend(channel, "Ulast");
+        await friend.Follow(new FollowCommand { At = cluster.Clock.GetUtcNow() });
+        var grainId = friend.GetGrainId();
+        Assert.True(await LeavesMemoryAsync(grainId), "waiting a day, the friend should have left memory");
+
+        await cluster.AdvanceAsync(TimeSpan.FromDays(1) + TimeSpan.FromMinutes(5));
+        await cluster.WaitForDeliveriesAsync(channel, "Ulast", 1, settle: false);
+
+        // Nothing is left to run: the friend goes now, not after the runtime's collection age of two minutes.
+        Assert.True(await LeavesMemoryAsync(grainId), "with nothing left due after its woken run, the friend should have left memory");
+        var snapshot = await friend.GetSnapshot();
+        Assert.Contains(snapshot.History, h => h.Kind == HistoryKind.Sent && h.StepId == "last");
+    }
+
+    [Fact]
+    public async Task A_friend_whose_last_step_a_command_ran_stays_in_memory()
+    {
+        var channel = NewChannel();
+        await cluster.PublishAsync(Define(channel, "only", new FollowTrigger(), Send("only", "Welcome")));
+        var friend = cluster.Friend(channel, "Ustays");
+        await friend.Follow(new FollowCommand { At = cluster.Clock.GetUtcNow() });
+        await cluster.WaitForDeliveriesAsync(channel, "Ustays", 1, settle: false);
+
+        // A friend who just wrote is likely to write again: its activation is kept for the collection age.
+        Assert.False(await LeavesMemoryAsync(friend.GetGrainId(), TimeSpan.FromSeconds(2)));
+    }
+
+    /// <summary>Waits, without calling the grain (a call would bring it back), until its activation is gone.</summary>
+    private async Task<bool> LeavesMemoryAsync(GrainId grainId, TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(10));
+        while (cluster.Cluster.TryGetGrainContext(grainId, out _))
+        {
+            if (DateTime.UtcNow >= deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(20);
+        }
+
+        return true;
+    }
+
+    [Fact]
     public async Task A_transient_delivery_failure_is_retried_with_the_same_retry_key()
     {
         var channel = NewChannel();
