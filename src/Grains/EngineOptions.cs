@@ -94,6 +94,12 @@ public sealed class EngineOptions
     /// <summary>A friend whose next step is further away than this leaves memory right after scheduling it.</summary>
     public TimeSpan DeactivateWhenIdleFor { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// How long after a run the clock started (a reminder, a wake slot) a friend left with nothing due soon leaves
+    /// memory: after the burst that woke it rather than within it. Zero leaves at once.
+    /// </summary>
+    public TimeSpan LeaveAfterWokenRun { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How many entries of what was sent, skipped or failed each friend keeps.</summary>
     public int HistoryLimit { get; set; } = 100;
 }

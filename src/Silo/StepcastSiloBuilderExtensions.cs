@@ -55,6 +55,12 @@ public static class StepcastSiloBuilderExtensions
 
                 // Failure detection is tunable per environment (tests shorten it, large clusters may lengthen it).
                 silo.Configure<ClusterMembershipOptions>(configuration.GetSection($"{ClusterSettings.SectionName}:Membership"));
+                // A silo pod has a memory limit, and a cohort woken together can hold more active friends than it allows
+                // (~8 kB each, for minutes when their next step is near): past the limit the runtime sheds the least
+                // recently used activations, whose state is stored, rather than the pod being killed mid-delivery.
+                // Not embedded: its storage is the process's own memory, which shedding activations does not free.
+                silo.Configure<GrainCollectionOptions>(options => options.EnableActivationSheddingOnMemoryPressure = true);
+                silo.Configure<GrainCollectionOptions>(configuration.GetSection($"{ClusterSettings.SectionName}:GrainCollection"));
                 silo.UseStepcastPostgres(RequiredConnectionString(configuration), FriendStateStoreFrom(configuration), ReminderTableFrom(configuration));
                 break;
         }

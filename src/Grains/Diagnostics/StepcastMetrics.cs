@@ -24,6 +24,7 @@ public sealed class StepcastMetrics : IDisposable
     private readonly Counter<long> _safetyNetWoken;
     private readonly Histogram<long> _storageBatchRows;
     private readonly Histogram<double> _storageBatchDuration;
+    private readonly Histogram<double> _grainStorage;
     private readonly Histogram<double> _permitWait;
     private readonly Histogram<double> _quietCollections;
     private readonly List<Func<IEnumerable<PermitLine>>> _permitLines = [];
@@ -49,6 +50,9 @@ public sealed class StepcastMetrics : IDisposable
         _storageBatchDuration = _meter.CreateHistogram<double>(
             "stepcast.storage.batch.duration", "s", "Time of one statement of the batched PostgreSQL stores, by kind (read, write, reminder-read, reminder-write).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
+        _grainStorage = _meter.CreateHistogram<double>(
+            "stepcast.grain_storage.duration", "s", "Time a grain waited for one read, write or clear of its state, by state (friend, batch, quota, …), operation and outcome (ok, failed).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
         _permitWait = _meter.CreateHistogram<double>(
             "stepcast.rate_limit.wait", "s", "How long a send that found no permit at once waited in line for one, by API and outcome (granted, gave_up): the channel is sending at LINE's rate limit.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10] });
@@ -91,6 +95,15 @@ public sealed class StepcastMetrics : IDisposable
         _storageBatchRows.Record(rows, tag);
         _storageBatchDuration.Record(elapsed.TotalSeconds, tag);
     }
+
+    /// <summary>
+    /// One read, write or clear of a grain's state, as the grain waited for it (whatever the storage: in process,
+    /// Orleans' ADO.NET provider or the batched stores); <paramref name="state"/> is the state's name, not the grain's id.
+    /// </summary>
+    public void GrainStorage(string state, string operation, bool succeeded, TimeSpan elapsed) =>
+        _grainStorage.Record(elapsed.TotalSeconds,
+            new KeyValuePair<string, object?>("state", state), new KeyValuePair<string, object?>("operation", operation),
+            new KeyValuePair<string, object?>("outcome", succeeded ? "ok" : "failed"));
 
     /// <summary>A send that found no rate-limit permit at once got one after <paramref name="waited"/>, or gave up then.</summary>
     public void PermitWaited(string api, TimeSpan waited, bool granted) =>

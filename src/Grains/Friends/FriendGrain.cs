@@ -52,6 +52,8 @@ public sealed class FriendGrain(
     private ScenarioInterpreter _interpreter = null!;
     private FriendStatsTracker _stats = null!;
     private IGrainReminder? _reminder;
+    /// <summary>Set after a woken run left nothing due soon: the friend leaves memory when it fires (<see cref="LeaveMemoryIfIdle"/>).</summary>
+    private IGrainTimer? _leaveTimer;
     /// <summary>The safety net stored straight in the reminder table (see <see cref="StoreSafetyNetRowAsync"/>).</summary>
     private ReminderEntry? _safetyNetRow;
     /// <summary>The earliest retry of a send refused a rate-limit permit in the current pass of due steps (set by DeliverAsync).</summary>
@@ -427,6 +429,7 @@ public sealed class FriendGrain(
     /// </summary>
     private async Task<SignalResult> AcceptAsync(ImmutableArray<string> entered, PendingReply? reply = null)
     {
+        StayAfterCommand();
         var atSend = await AdvanceDueRunsAsync(Now);
         await JoinMulticastEarlyAsync(atSend);
         try
@@ -596,19 +599,48 @@ public sealed class FriendGrain(
     }
 
     /// <summary>
-    /// A friend with nothing due for a while leaves memory now rather than after the collection age: a campaign
-    /// enrolling a million friends would otherwise hold every one of them (~10 kB each) for minutes. Its reminder and
-    /// stored state bring it back. With nothing due at all, a friend stays after a command (a friend who just wrote may
-    /// write again) but leaves after a run the clock started: a cohort of a million reaching its last step together held
-    /// every one of them for the collection age, 7.8 GB at its peak (benchmarks/history.md, session 23).
+    /// A friend with nothing due for a while leaves memory rather than stay for the collection age: a campaign enrolling
+    /// a million friends would otherwise hold every one of them (~10 kB each) for minutes. Its reminder and stored state
+    /// bring it back. With nothing due at all, a friend stays after a command (a friend who just wrote may write again)
+    /// but leaves after a run the clock started: a cohort of a million reaching its last step together held every one
+    /// of them for the collection age, 7.8 GB at its peak (benchmarks/history.md, session 23).
     /// </summary>
     private void LeaveMemoryIfIdle(bool woken = false)
     {
-        var next = NextDueAt();
-        if (next is null ? woken || Friend.Status == FriendStatus.Blocked : next.Value - Now > _options.DeactivateWhenIdleFor)
+        if (!IsIdle(woken))
+        {
+            return;
+        }
+
+        if (!woken || _options.LeaveAfterWokenRun <= TimeSpan.Zero)
         {
             DeactivateOnIdle();
+            return;
         }
+
+        // Not at once: a deactivation costs more than the run's own sends allocate, and the friends a burst woke would
+        // pay for theirs inside it, beside the friends still sending.
+        _leaveTimer ??= this.RegisterGrainTimer(static (self, _) =>
+        {
+            self._leaveTimer = null;
+            if (self.IsIdle(woken: true))
+            {
+                self.DeactivateOnIdle();
+            }
+
+            return Task.CompletedTask;
+        }, this, new GrainTimerCreationOptions(_options.LeaveAfterWokenRun, Timeout.InfiniteTimeSpan));
+    }
+
+    private bool IsIdle(bool woken) => NextDueAt() is not { } next
+        ? woken || Friend.Status == FriendStatus.Blocked
+        : next - Now > _options.DeactivateWhenIdleFor;
+
+    /// <summary>A command came: the friend stays, or leaves, by the command's rule.</summary>
+    private void StayAfterCommand()
+    {
+        _leaveTimer?.Dispose();
+        _leaveTimer = null;
     }
 
     /// <summary>Advances every due run through its instant steps; returns the runs that stand at a send.</summary>

@@ -151,6 +151,8 @@ public static class FakeTimeEngineSiloExtensions
                 // Held sends come back in strict order, and all of them exactly at the month's start.
                 ["Stepcast:Quota:ResumeConcurrency"] = "1",
                 ["Stepcast:Quota:MonthStartSpread"] = "00:00:00",
+                // A friend that a woken run left idle leaves a second later (on the fake clock, which tests move).
+                ["Stepcast:Engine:LeaveAfterWokenRun"] = "00:00:01",
             })
             .Build();
         silo.Services.AddSingleton<TimeProvider>(clock);

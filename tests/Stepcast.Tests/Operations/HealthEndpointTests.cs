@@ -1,9 +1,12 @@
 using System.Net;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Stepcast.FakeLine;
+using Stepcast.Grains;
 using Stepcast.Silo.Operations;
+using Stepcast.Tests.Api;
 using Stepcast.Tests.Infrastructure;
 
 namespace Stepcast.Tests.Operations;
@@ -16,10 +19,13 @@ public sealed class HealthEndpointTests
     /// <summary>An embedded host on ports of its own, so it runs beside the other embedded-host tests.</summary>
     private sealed class OwnPortsHost : WebApplicationFactory<Program>
     {
+        public GrainStorageFaults FriendStorageFaults { get; } = new();
+
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             builder.UseSetting("Stepcast:Cluster:SiloPort", LoopbackPorts.Free().ToString());
             builder.UseSetting("Stepcast:Cluster:GatewayPort", LoopbackPorts.Free().ToString());
+            builder.ConfigureTestServices(services => FaultInjectingGrainStorage.Decorate(services, StorageNames.Friends, FriendStorageFaults));
         }
     }
 
@@ -38,6 +44,8 @@ public sealed class HealthEndpointTests
         var metrics = await http.GetStringAsync("/metrics");
         Assert.Contains("stepcast_webhook_events_total{", metrics);
         Assert.Contains("stepcast_friends_active{", metrics);
+        Assert.True(PrometheusText.Sum(metrics, "stepcast_grain_storage_duration_seconds_count", ("state", "friend"), ("operation", "write"), ("outcome", "ok")) >= 1,
+            "the follow's friend write should show in stepcast_grain_storage_duration_seconds");
         // Orleans' meter is exported, except the instruments it records for every message.
         Assert.Contains("orleans_catalog_activations{", metrics);
         Assert.Contains("orleans_app_requests_latency_milliseconds_bucket{", metrics);
@@ -45,6 +53,24 @@ public sealed class HealthEndpointTests
         Assert.DoesNotContain("orleans_messaging_processing_dispatcher_received", metrics);
         Assert.DoesNotContain("orleans_messaging_sent_header_size", metrics);
     }
+
+    [Fact]
+    public async Task A_state_write_that_fails_shows_on_metrics_for_the_storage_outage_runbook()
+    {
+        await using var host = new OwnPortsHost();
+        var http = host.CreateClient();
+        Assert.Equal(0, FailedWrites(await http.GetStringAsync("/metrics")));
+
+        host.FriendStorageFaults.FailWrites = true;
+        var refused = await http.SendAsync(new LineWebhookBody().Follow("Uhealth0003").ToSignedRequest("/webhooks/line/sandbox", Secret));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+
+        // The page is cached for a moment after each scrape.
+        await Eventually.UntilAsync(async () => FailedWrites(await http.GetStringAsync("/metrics")), failed => failed >= 1, TimeSpan.FromSeconds(5));
+    }
+
+    private static double FailedWrites(string metrics) =>
+        PrometheusText.Sum(metrics, "stepcast_grain_storage_duration_seconds_count", ("operation", "write"), ("outcome", "failed"));
 
     [Fact]
     public async Task A_draining_host_stays_live_but_is_not_ready_and_turns_new_webhooks_away_with_503()
