@@ -26,6 +26,14 @@ public sealed class EngineOptions
     public bool DurableSafetyNet { get; set; } = true;
 
     /// <summary>
+    /// Whether a send that may go by multicast stores its route (its batch, or its choice to push alone) before it goes,
+    /// so that after a crash it goes back to the same batch or push and is never delivered twice. On by default. The
+    /// embedded topology turns it off, as it does <see cref="DurableSafetyNet"/>: a crash there loses the batch and the
+    /// friend's state with the route, and short of a crash the run's own write at its end stores the route for a retry.
+    /// </summary>
+    public bool StoreRouteBeforeSending { get; set; } = true;
+
+    /// <summary>
     /// How often the cluster looks in storage for friends whose safety net is overdue (<see cref="Friends.ISafetyNetStore"/>,
     /// the batched PostgreSQL store): a friend a crashed silo was running is woken within a retry period plus this.
     /// </summary>

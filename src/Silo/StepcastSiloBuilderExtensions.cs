@@ -36,9 +36,13 @@ public static class StepcastSiloBuilderExtensions
                 silo.Services.AddGrainStorage(StorageNames.Friends, (services, _) => InProcessStorage(services));
                 silo.AddReminders();
                 silo.Services.AddSingleton<IReminderTable, InProcessReminderTable>();
-                // Those reminders die with the state in a crash, so a reminder beside each step due now buys nothing
-                // (configuration may still turn it on: it binds after this).
-                silo.Services.Configure<EngineOptions>(engine => engine.DurableSafetyNet = false);
+                // Those reminders die with the state in a crash, so a reminder beside each step due now buys nothing, nor
+                // does a send's route stored before it goes (configuration may still turn them on: it binds after this).
+                silo.Services.Configure<EngineOptions>(engine =>
+                {
+                    engine.DurableSafetyNet = false;
+                    engine.StoreRouteBeforeSending = false;
+                });
                 break;
             case StepcastTopology.Cluster:
                 var cluster = ClusterSettings.From(configuration);

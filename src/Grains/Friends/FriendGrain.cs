@@ -800,7 +800,8 @@ public sealed class FriendGrain(
     /// the batch was sealed without it, or it was pushed alone before. The batch id is persisted before the friend
     /// confirms to the batch, so after a crash the friend goes back to the same batch, whose retry key makes the repeat
     /// harmless; likewise the choice to push alone is persisted before the push, so a push whose answer was lost is
-    /// retried as the same push, never as part of a multicast that LINE would deliver again.
+    /// retried as the same push, never as part of a multicast that LINE would deliver again. Where no state outlives a
+    /// crash (embedded), neither is written before: <see cref="EngineOptions.StoreRouteBeforeSending"/>.
     /// </summary>
     private async Task<DeliveryOutcome?> DeliverCoalescedAsync(Enrollment run, SendStep send, SendPriority priority)
     {
@@ -848,15 +849,18 @@ public sealed class FriendGrain(
             }
 
             run.PendingBatchId = batchId;
-            try
+            if (_options.StoreRouteBeforeSending)
             {
-                await PersistAsync();
-            }
-            catch
-            {
-                // Not confirmed to the batch, so it will not send to this friend: the next attempt starts afresh.
-                run.PendingBatchId = null;
-                throw;
+                try
+                {
+                    await PersistAsync();
+                }
+                catch
+                {
+                    // Not confirmed to the batch, so it will not send to this friend: the next attempt starts afresh.
+                    run.PendingBatchId = null;
+                    throw;
+                }
             }
         }
 
@@ -885,7 +889,11 @@ public sealed class FriendGrain(
     private async Task<DeliveryOutcome?> PushAloneAsync(Enrollment run)
     {
         run.PushedAlone = true;
-        await PersistAsync();
+        if (_options.StoreRouteBeforeSending)
+        {
+            await PersistAsync();
+        }
+
         return null;
     }
 

@@ -174,7 +174,7 @@ public sealed class RateLimitedLineCollection : ICollectionFixture<RateLimitedLi
 }
 
 /// <summary>Multicast coalescing on: friends due for the same plain step within 300 ms share one multicast.</summary>
-public sealed class CoalescingLineCluster : LineDeliveryCluster
+public class CoalescingLineCluster : LineDeliveryCluster
 {
     protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
     [
@@ -187,4 +187,17 @@ public sealed class CoalescingLineCluster : LineDeliveryCluster
 public sealed class CoalescingLineCollection : ICollectionFixture<CoalescingLineCluster>
 {
     public const string Name = "LINE delivery with multicast coalescing";
+}
+
+/// <summary>Coalescing with each send's route written only with the run's outcome, as the embedded topology does.</summary>
+public sealed class CoalescingRouteInMemoryLineCluster : CoalescingLineCluster
+{
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+        [.. base.Settings, new("Stepcast:Engine:StoreRouteBeforeSending", "false")];
+}
+
+[CollectionDefinition(Name)]
+public sealed class CoalescingRouteInMemoryLineCollection : ICollectionFixture<CoalescingRouteInMemoryLineCluster>
+{
+    public const string Name = "LINE delivery with multicast coalescing, routes in memory";
 }

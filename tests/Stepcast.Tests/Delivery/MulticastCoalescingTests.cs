@@ -15,6 +15,17 @@ namespace Stepcast.Tests.Delivery;
 /// </summary>
 [Collection(CoalescingLineCollection.Name)]
 public sealed class MulticastCoalescingTests(CoalescingLineCluster cluster, Xunit.Abstractions.ITestOutputHelper output)
+    : MulticastCoalescingScenarios(cluster, output);
+
+/// <summary>
+/// The same, with each send's route kept in memory until the run's own write, as the embedded topology does
+/// (<c>Stepcast:Engine:StoreRouteBeforeSending</c> off): short of a crash, still exactly once.
+/// </summary>
+[Collection(CoalescingRouteInMemoryLineCollection.Name)]
+public sealed class MulticastCoalescingWithRoutesInMemoryTests(CoalescingRouteInMemoryLineCluster cluster, Xunit.Abstractions.ITestOutputHelper output)
+    : MulticastCoalescingScenarios(cluster, output);
+
+public abstract class MulticastCoalescingScenarios(LineDeliveryCluster cluster, Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
 

@@ -6,8 +6,9 @@ namespace Stepcast.Grains.Delivery.Multicast;
 
 /// <summary>
 /// One coalesced multicast. Its members are the friends the coalescer grouped; a member takes part only once it has
-/// persisted this batch's id (it then calls <see cref="Deliver"/>), so a friend that crashed before recording the
-/// batch is never sent to by it and simply sends again on its own. The final recipient list and the retry key are
+/// persisted this batch's id (it then calls <see cref="Deliver"/>; the embedded topology, whose state does not outlive
+/// a crash, skips that write: <see cref="EngineOptions.StoreRouteBeforeSending"/>), so a friend that crashed before
+/// recording the batch is never sent to by it and simply sends again on its own. The final recipient list and the retry key are
 /// persisted before the first attempt: every retry, from any silo, repeats the same request.
 /// </summary>
 public interface IMulticastBatchGrain : IGrainWithGuidKey
