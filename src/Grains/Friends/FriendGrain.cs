@@ -574,7 +574,8 @@ public sealed class FriendGrain(
             // A send's retry key must be stored before LINE sees it; when every key is (the command that made the step
             // due stored it), this write is skipped: what the caps and the budget decided is stored with the outcome,
             // and after a crash they decide again. A send still choosing between multicast and push stores its key
-            // with that choice, before either reaches LINE, so it needs no write here.
+            // with that choice, before either reaches LINE, so it needs no write here (in the embedded topology, whose
+            // state a crash loses anyway, neither: EngineOptions.StoreRouteBeforeSending).
             if (cleared.Any(c => !_storedRetryKeys.Contains(c.Run.PendingRetryKey!.Value) && !StoresRouteBeforeSending(c.Run, c.Scenario)))
             {
                 await PersistAsync();
@@ -603,7 +604,8 @@ public sealed class FriendGrain(
     /// a million friends would otherwise hold every one of them (~10 kB each) for minutes. Its reminder and stored state
     /// bring it back. With nothing due at all, a friend stays after a command (a friend who just wrote may write again)
     /// but leaves after a run the clock started: a cohort of a million reaching its last step together held every one
-    /// of them for the collection age, 7.8 GB at its peak (benchmarks/history.md, session 23).
+    /// of them for the collection age, 7.8 GB at its peak. After such a run it leaves <see cref="EngineOptions.LeaveAfterWokenRun"/>
+    /// later, unless a command comes first (benchmarks/history.md, session 23).
     /// </summary>
     private void LeaveMemoryIfIdle(bool woken = false)
     {
@@ -618,10 +620,11 @@ public sealed class FriendGrain(
             return;
         }
 
-        // Not at once: a deactivation costs more than the run's own sends allocate, and the friends a burst woke would
-        // pay for theirs inside it, beside the friends still sending.
+        // Not at once: a deactivation allocates ~2.5 kB, a third of what the run itself did, and the friends a burst woke
+        // would pay for theirs inside it, beside the friends still sending (more collections, ~13 % fewer recipients/s).
         _leaveTimer ??= this.RegisterGrainTimer(static (self, _) =>
         {
+            self._leaveTimer?.Dispose();
             self._leaveTimer = null;
             if (self.IsIdle(woken: true))
             {
