@@ -156,7 +156,7 @@ public sealed class LifecycleTests(EngineCluster cluster)
     }
 
     [Fact]
-    public async Task A_friend_whose_last_step_the_clock_ran_leaves_memory_at_once()
+    public async Task A_friend_whose_last_step_the_clock_ran_leaves_memory_soon_after()
     {
         var channel = NewChannel();
         await cluster.PublishAsync(Define(channel, "last", new FollowTrigger(), WaitDays("w", 1), Send("last", "The last one")));
