@@ -108,6 +108,15 @@ public sealed class EngineOptions
     /// </summary>
     public TimeSpan LeaveAfterWokenRun { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// The memory load, in percent of the memory available to the process (a pod's limit, a heap hard limit), from which
+    /// the silo counts as short of memory (<see cref="Friends.MemoryPressure"/>). While it is, a friend whose next step is
+    /// more than <see cref="ReminderRetryPeriod"/> away waits in a wake slot rather than on a reminder, and every friend
+    /// not due within that period leaves memory as soon as its turn ends. Below Orleans' own activation shedding (80 %),
+    /// so that friends step aside before the runtime starts deactivating the least recently used. Over 100 never.
+    /// </summary>
+    public double ShortOfMemoryAtLoadPercent { get; set; } = 70;
+
     /// <summary>How many entries of what was sent, skipped or failed each friend keeps.</summary>
     public int HistoryLimit { get; set; } = 100;
 }

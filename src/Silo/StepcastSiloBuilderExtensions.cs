@@ -7,6 +7,7 @@ using Orleans.Runtime.Hosting;
 using Orleans.Serialization;
 using Orleans.Storage;
 using Stepcast.Grains;
+using Stepcast.Grains.Friends;
 using Stepcast.Grains.Hosting;
 using Stepcast.Grains.Stats;
 using Stepcast.Silo.Embedded;
@@ -112,6 +113,12 @@ public static class StepcastSiloBuilderExtensions
         silo.Services.AddDirectPersistentState();
         // Only silos count: friend grains feed it, and it flushes to the scenario stats grains.
         silo.Services.AddHostedService(sp => sp.GetRequiredService<StatsCollector>());
+        // Made at start rather than by the first friend, so its gauges are on /metrics from the start.
+        silo.AddStartupTask((services, _) =>
+        {
+            services.GetRequiredService<MemoryPressure>();
+            return Task.CompletedTask;
+        });
         var retryPeriod = configuration.GetSection(EngineOptions.SectionName).Get<EngineOptions>()?.ReminderRetryPeriod
             ?? new EngineOptions().ReminderRetryPeriod;
         silo.Configure<ReminderOptions>(options => options.MinimumReminderPeriod = retryPeriod);

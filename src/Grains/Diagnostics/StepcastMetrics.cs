@@ -28,6 +28,7 @@ public sealed class StepcastMetrics : IDisposable
     private readonly Histogram<double> _permitWait;
     private readonly Histogram<double> _quietCollections;
     private readonly List<Func<IEnumerable<PermitLine>>> _permitLines = [];
+    private Func<(double Load, bool Short)>? _memory;
     private readonly ConcurrentDictionary<string, (long Used, long Limit)> _quota = new(StringComparer.Ordinal);
 
     public StepcastMetrics(IMeterFactory meterFactory)
@@ -62,6 +63,10 @@ public sealed class StepcastMetrics : IDisposable
         _meter.CreateObservableGauge("stepcast.rate_limit.waiting", ObservePermitLines, "{send}", "Sends waiting in this process for a rate-limit permit, by channel and API.");
         _meter.CreateObservableGauge("stepcast.quota.used", ObserveQuotaUsed, "{message}", "Messages counted against the channel's monthly quota, as last reported.");
         _meter.CreateObservableGauge("stepcast.quota.remaining", ObserveQuotaRemaining, "{message}", "Messages left in the channel's monthly quota, as last reported.");
+        _meter.CreateObservableGauge("stepcast.silo.memory_load", () => _memory is { } memory ? [new Measurement<double>(memory().Load)] : Array.Empty<Measurement<double>>(),
+            "1", "The process's memory load at the runtime's last collection, as a fraction of the memory available to it (the pod's limit, a heap hard limit).");
+        _meter.CreateObservableGauge("stepcast.silo.short_of_memory", () => _memory is { } memory ? [new Measurement<int>(memory().Short ? 1 : 0)] : Array.Empty<Measurement<int>>(),
+            "{state}", "1 while the silo is short of memory (Stepcast:Engine:ShortOfMemoryAtLoadPercent): friends then wait in wake slots and leave memory as soon as their turn ends.");
     }
 
     /// <summary>
@@ -118,6 +123,9 @@ public sealed class StepcastMetrics : IDisposable
             _permitLines.Add(lines);
         }
     }
+
+    /// <summary>Where the gauges <c>stepcast.silo.memory_load</c> and <c>…short_of_memory</c> read the process's memory.</summary>
+    public void ObserveMemory(Func<(double Load, bool Short)> memory) => _memory = memory;
 
     /// <summary>A collection the silo made while quiet (<c>Stepcast:QuietCollection</c>), by its pause.</summary>
     public void QuietCollection(TimeSpan pause) => _quietCollections.Record(pause.TotalSeconds);

@@ -83,6 +83,7 @@ public sealed class FriendGrain(
     /// </summary>
     private readonly HashSet<Guid> _budgetWithBatch = [];
     private StepcastMetrics? _metrics;
+    private MemoryPressure _memory = null!;
     /// <summary>
     /// Sends due now that joined a multicast group before the command's write (see <see cref="JoinMulticastEarlyAsync"/>):
     /// their quota is reserved and their run's batch id is the group's; the run confirms them once the group is sealed.
@@ -108,6 +109,7 @@ public sealed class FriendGrain(
         // Resolved here rather than in the constructor: operability stays out of the grain's contract.
         _metrics = ServiceProvider.GetRequiredService<StepcastMetrics>();
         _metrics.FriendActivated();
+        _memory = ServiceProvider.GetRequiredService<MemoryPressure>();
         _safetyNetInRow = _options.DurableSafetyNet && ServiceProvider.GetService<ISafetyNetStore>() is not null;
         RememberStoredRetryKeys();
         // Listed in a wake slot, the friend has no reminder of its own: the write after the listing removed it; nor has a
@@ -605,7 +607,8 @@ public sealed class FriendGrain(
     /// bring it back. With nothing due at all, a friend stays after a command (a friend who just wrote may write again)
     /// but leaves after a run the clock started: a cohort of a million reaching its last step together held every one
     /// of them for the collection age, 7.8 GB at its peak. After such a run it leaves <see cref="EngineOptions.LeaveAfterWokenRun"/>
-    /// later, unless a command comes first (benchmarks/history.md, session 23).
+    /// later, unless a command comes first (benchmarks/history.md, session 23). While the silo is short of memory
+    /// (<see cref="MemoryPressure"/>), every friend not due within a retry period leaves at once, whatever started it.
     /// </summary>
     private void LeaveMemoryIfIdle(bool woken = false)
     {
@@ -614,7 +617,7 @@ public sealed class FriendGrain(
             return;
         }
 
-        if (!woken || _options.LeaveAfterWokenRun <= TimeSpan.Zero)
+        if (!woken || _options.LeaveAfterWokenRun <= TimeSpan.Zero || _memory.IsShort)
         {
             DeactivateOnIdle();
             return;
@@ -635,9 +638,22 @@ public sealed class FriendGrain(
         }, this, new GrainTimerCreationOptions(_options.LeaveAfterWokenRun, Timeout.InfiniteTimeSpan));
     }
 
-    private bool IsIdle(bool woken) => NextDueAt() is not { } next
-        ? woken || Friend.Status == FriendStatus.Blocked
-        : next - Now > _options.DeactivateWhenIdleFor;
+    /// <summary>
+    /// Nothing left for this activation to do soon. Short of memory (<see cref="MemoryPressure"/>), that is anything but a
+    /// step its own timer must wake within a retry period: a reminder or wake slot brings the friend back for the rest.
+    /// </summary>
+    private bool IsIdle(bool woken)
+    {
+        if (_pendingReplies.Count > 0)
+        {
+            return false;
+        }
+
+        var shortOfMemory = _memory.IsShort;
+        return NextDueAt() is not { } next
+            ? woken || shortOfMemory || Friend.Status == FriendStatus.Blocked
+            : next - Now > (shortOfMemory ? _options.ReminderRetryPeriod : _options.DeactivateWhenIdleFor);
+    }
 
     /// <summary>A command came: the friend stays, or leaves, by the command's rule.</summary>
     private void StayAfterCommand()
@@ -1336,8 +1352,9 @@ public sealed class FriendGrain(
 
     /// <summary>
     /// The wake slot that covers a step due at <paramref name="due"/>, or null when the friend's own reminder and timer
-    /// do: a step further away than <see cref="EngineOptions.WakeSlotHorizon"/> goes to the slot of its minute (plus the
-    /// friend's place in the wake spread), and a slot already listed in for it keeps covering it until it fires.
+    /// do: a step further away than <see cref="EngineOptions.WakeSlotHorizon"/> (a retry period, while the silo is short
+    /// of memory) goes to the slot of its minute (plus the friend's place in the wake spread), and a slot already listed
+    /// in for it keeps covering it until it fires.
     /// </summary>
     private DateTimeOffset? WakeSlotFor(DateTimeOffset? due)
     {
@@ -1348,7 +1365,10 @@ public sealed class FriendGrain(
 
         var slot = WakeSlots.SlotFor(at + WakeSpread.OffsetFor(_key.LineUserId, _options.WakeSpread / Math.Max(1, _options.WaitCompression)));
         var now = Now;
-        return at - now > _options.WakeSlotHorizon || (Friend.WakeSlot == slot && slot > now) ? slot : null;
+        // Short of memory, a step beyond the timer's reach waits in the slot too, up to a minute late, rather than on a
+        // reminder that the reminder service would hold in memory until it fires.
+        var horizon = _memory.IsShort && _options.ReminderRetryPeriod < _options.WakeSlotHorizon ? _options.ReminderRetryPeriod : _options.WakeSlotHorizon;
+        return at - now > horizon || (Friend.WakeSlot == slot && slot > now) ? slot : null;
     }
 
     /// <summary>

@@ -45,6 +45,7 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.TryAddSingleton<StepcastMetrics>();
+        services.TryAddSingleton<Friends.MemoryPressure>();
         services.TryAddSingleton<ScenarioCatalog>();
         services.TryAddSingleton<ChannelSettingsCache>();
         services.TryAddSingleton<SandboxDeliveryRecorder>();

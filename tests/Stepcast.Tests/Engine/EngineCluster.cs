@@ -19,8 +19,10 @@ namespace Stepcast.Tests.Engine;
 /// A two-silo in-process cluster whose engine clock and reminders run on one <see cref="FakeTimeProvider"/>,
 /// so a month of scenario time passes in a test in seconds. Deliveries go to one shared recorder.
 /// </summary>
-public sealed class EngineCluster : IAsyncLifetime
+public class EngineCluster : IAsyncLifetime
 {
+    private readonly IReadOnlyDictionary<string, string?> _settings;
+
     public static readonly DateTimeOffset Start = new(2026, 4, 1, 0, 0, 0, TimeSpan.Zero);
 
     private InProcessTestCluster _cluster = null!;
@@ -30,8 +32,14 @@ public sealed class EngineCluster : IAsyncLifetime
     public IGrainFactory Grains => _cluster.Client;
     public InProcessTestCluster Cluster => _cluster;
 
-    public EngineCluster()
+    public EngineCluster() : this(new Dictionary<string, string?>())
     {
+    }
+
+    /// <summary>A cluster whose engine configuration differs by <paramref name="settings"/>.</summary>
+    protected EngineCluster(IReadOnlyDictionary<string, string?> settings)
+    {
+        _settings = settings;
         Deliveries = new SandboxDeliveryRecorder(Clock);
     }
 
@@ -43,7 +51,7 @@ public sealed class EngineCluster : IAsyncLifetime
             silo.AddMemoryGrainStorageAsDefault();
             silo.AddMemoryGrainStorage(StorageNames.Friends);
             silo.UseInMemoryReminderService();
-            silo.AddFakeTimeEngine(Clock, Deliveries);
+            silo.AddFakeTimeEngine(Clock, Deliveries, _settings);
         });
         _cluster = builder.Build();
         await _cluster.DeployAsync();
@@ -64,6 +72,30 @@ public sealed class EngineCluster : IAsyncLifetime
 
     public IReadOnlyList<RecordedDelivery> DeliveriesTo(string channelId, string lineUserId) =>
         Deliveries.DeliveriesTo(channelId, lineUserId);
+
+    /// <summary>Waits, without calling the grain (a call would bring it back), until its activation is gone.</summary>
+    public async Task<bool> LeavesMemoryAsync(GrainId grainId, TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(10));
+        while (Cluster.TryGetGrainContext(grainId, out _))
+        {
+            if (DateTime.UtcNow >= deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(20);
+        }
+
+        return true;
+    }
+
+    /// <summary>Whether the friend has a reminder of its own in the cluster's reminder table.</summary>
+    public async Task<bool> HasReminderAsync(IFriendGrain friend)
+    {
+        var table = Cluster.Silos[0].ServiceProvider.GetRequiredService<IReminderTable>();
+        return (await table.ReadRows(friend.GetGrainId())).Reminders.Count > 0;
+    }
 
     /// <summary>
     /// Moves fake time forward in small slices, giving silos a moment after each slice to fire reminders and
@@ -138,7 +170,8 @@ public static class FakeTimeEngineSiloExtensions
     /// Engine services on one fake clock (the engine's and the reminders'), delivering to a shared recorder. Storage
     /// and clustering are the caller's.
     /// </summary>
-    public static ISiloBuilder AddFakeTimeEngine(this ISiloBuilder silo, FakeTimeProvider clock, SandboxDeliveryRecorder deliveries)
+    public static ISiloBuilder AddFakeTimeEngine(
+        this ISiloBuilder silo, FakeTimeProvider clock, SandboxDeliveryRecorder deliveries, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(new Dictionary<string, string?>
@@ -153,7 +186,10 @@ public static class FakeTimeEngineSiloExtensions
                 ["Stepcast:Quota:MonthStartSpread"] = "00:00:00",
                 // A friend that a woken run left idle leaves a second later (on the fake clock, which tests move).
                 ["Stepcast:Engine:LeaveAfterWokenRun"] = "00:00:01",
+                // Whether a friend stays in memory must not hang on how much of the test machine's memory is in use.
+                ["Stepcast:Engine:ShortOfMemoryAtLoadPercent"] = "101",
             })
+            .AddInMemoryCollection(settings ?? new Dictionary<string, string?>())
             .Build();
         silo.Services.AddSingleton<TimeProvider>(clock);
         silo.Services.AddKeyedSingleton<TimeProvider>(ReminderTimeProviderNames.Reminders, clock);
@@ -194,6 +230,8 @@ public static class Scenario
     public static SendStep Send(string id, string text) => new() { Id = id, Messages = [LineMessage.Text(text)] };
 
     public static WaitStep WaitDays(string id, int days) => new() { Id = id, Days = days };
+
+    public static WaitStep WaitMinutes(string id, int minutes) => new() { Id = id, Minutes = minutes };
 
     /// <summary>Sends are checked to the minute: the schedule is exact, the reminder fires within the clock slice.</summary>
     public static void AssertClose(TimeSpan expected, TimeSpan actual, TimeSpan tolerance) =>

@@ -142,7 +142,7 @@ public sealed class LifecycleTests(EngineCluster cluster)
         // Not settled by a call: the friend must leave memory on its own once its turn ends, which is waited for below.
         await cluster.WaitForDeliveriesAsync(channel, "Usleepy", 1, settle: false);
 
-        Assert.True(await LeavesMemoryAsync(friend.GetGrainId()), "waiting three days, the friend should have left memory");
+        Assert.True(await cluster.LeavesMemoryAsync(friend.GetGrainId()), "waiting three days, the friend should have left memory");
         await cluster.AdvanceAsync(TimeSpan.FromDays(3) + TimeSpan.FromMinutes(5));
         // Only the reminder may wake it: a nudge through the grain would activate it by hand.
         Assert.Equal(["hello", "again"], StepIds(await cluster.WaitForDeliveriesAsync(channel, "Usleepy", 2)));
@@ -156,7 +156,7 @@ public sealed class LifecycleTests(EngineCluster cluster)
         var friend = cluster.Friend(channel, "Ulast");
         await friend.Follow(new FollowCommand { At = cluster.Clock.GetUtcNow() });
         var grainId = friend.GetGrainId();
-        Assert.True(await LeavesMemoryAsync(grainId), "waiting a day, the friend should have left memory");
+        Assert.True(await cluster.LeavesMemoryAsync(grainId), "waiting a day, the friend should have left memory");
 
         await cluster.AdvanceAsync(TimeSpan.FromDays(1) + TimeSpan.FromMinutes(5));
         await cluster.WaitForDeliveriesAsync(channel, "Ulast", 1, settle: false);
@@ -164,7 +164,7 @@ public sealed class LifecycleTests(EngineCluster cluster)
         // Nothing is left to run: the friend goes a moment later (a second, in these tests), not after the runtime's
         // collection age of two minutes.
         cluster.Clock.Advance(TimeSpan.FromMinutes(1));
-        Assert.True(await LeavesMemoryAsync(grainId), "with nothing left due after its woken run, the friend should have left memory");
+        Assert.True(await cluster.LeavesMemoryAsync(grainId), "with nothing left due after its woken run, the friend should have left memory");
         var snapshot = await friend.GetSnapshot();
         Assert.Contains(snapshot.History, h => h.Kind == HistoryKind.Sent && h.StepId == "last");
     }
@@ -179,24 +179,25 @@ public sealed class LifecycleTests(EngineCluster cluster)
         await cluster.WaitForDeliveriesAsync(channel, "Ustays", 1, settle: false);
 
         // A friend who just wrote is likely to write again: its activation is kept for the collection age.
-        Assert.False(await LeavesMemoryAsync(friend.GetGrainId(), TimeSpan.FromSeconds(2)));
+        Assert.False(await cluster.LeavesMemoryAsync(friend.GetGrainId(), TimeSpan.FromSeconds(2)));
     }
 
-    /// <summary>Waits, without calling the grain (a call would bring it back), until its activation is gone.</summary>
-    private async Task<bool> LeavesMemoryAsync(GrainId grainId, TimeSpan? within = null)
+    [Fact]
+    public async Task A_friend_waiting_minutes_stays_in_memory_on_its_reminder_while_the_silo_has_room()
     {
-        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(10));
-        while (cluster.Cluster.TryGetGrainContext(grainId, out _))
-        {
-            if (DateTime.UtcNow >= deadline)
-            {
-                return false;
-            }
+        var channel = NewChannel();
+        await cluster.PublishAsync(Define(channel, "minutes", new FollowTrigger(),
+            Send("hello", "Welcome!"), WaitMinutes("wait", 5), Send("second", "Five minutes later")));
+        var friend = cluster.Friend(channel, "Uminutes");
+        await friend.Follow(new FollowCommand { At = cluster.Clock.GetUtcNow() });
+        await cluster.WaitForDeliveriesAsync(channel, "Uminutes", 1, advanceClock: false, settle: false);
 
-            await Task.Delay(20);
-        }
-
-        return true;
+        // Coming back for a step five minutes away costs more than staying; ShortOfMemoryTests has the same friend
+        // on a silo short of memory.
+        Assert.False(await cluster.LeavesMemoryAsync(friend.GetGrainId(), TimeSpan.FromSeconds(2)));
+        Assert.True(await cluster.HasReminderAsync(friend));
+        await cluster.AdvanceAsync(TimeSpan.FromMinutes(6), TimeSpan.FromSeconds(10));
+        Assert.Equal(["hello", "second"], StepIds(await cluster.WaitForDeliveriesAsync(channel, "Uminutes", 2, advanceClock: false)));
     }
 
     [Fact]

@@ -25,7 +25,7 @@ public sealed class WakeSlotTests(EngineCluster cluster)
         var slot = WakeSlots.SlotFor(due);
         Assert.Equal(due.AddSeconds(43), slot);
         var listing = WakeSlots.Slot(cluster.Grains, new FriendKey(channel, "U1"), slot);
-        await WaitUntilAsync(async () => (await listing.List()).Contains("U1") && !await HasReminderAsync(friend), "listed, with no reminder of its own");
+        await WaitUntilAsync(async () => (await listing.List()).Contains("U1") && !await cluster.HasReminderAsync(friend), "listed, with no reminder of its own");
 
         await cluster.AdvanceAsync(due - cluster.Clock.GetUtcNow() - TimeSpan.FromMinutes(1), TimeSpan.FromHours(6));
         Assert.Single(cluster.DeliveriesTo(channel, "U1"));
@@ -151,19 +151,13 @@ public sealed class WakeSlotTests(EngineCluster cluster)
         cluster.Clock.SetUtcNow(slot - TimeSpan.FromSeconds(1));
         await friend.Wake(slot);
 
-        Assert.True(await HasReminderAsync(friend), "covered by a reminder of its own");
+        Assert.True(await cluster.HasReminderAsync(friend), "covered by a reminder of its own");
         await cluster.AdvanceAsync(TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(10));
         var deliveries = await cluster.WaitForDeliveriesAsync(channel, "Uskew", 1, advanceClock: false);
         Assert.Equal(["hello"], StepIds(deliveries));
     }
 
     private static int ShardOf(string lineUserId) => FriendDirectory.BucketOf(lineUserId) % WakeSlots.Shards;
-
-    private async Task<bool> HasReminderAsync(IFriendGrain friend)
-    {
-        var table = cluster.Cluster.Silos[0].ServiceProvider.GetRequiredService<IReminderTable>();
-        return (await table.ReadRows(friend.GetGrainId())).Reminders.Count > 0;
-    }
 
     private async Task<TimeSpan?> ReminderPeriodAsync(IWakeSlotGrain slot)
     {

@@ -46,6 +46,9 @@ public sealed class HealthEndpointTests
         Assert.Contains("stepcast_friends_active{", metrics);
         Assert.True(PrometheusText.Sum(metrics, "stepcast_grain_storage_duration_seconds_count", ("state", "friend"), ("operation", "write"), ("outcome", "ok")) >= 1,
             "the follow's friend write should show in stepcast_grain_storage_duration_seconds");
+        // The memory gauges an SRE alerts on before the runtime starts shedding activations.
+        Assert.Matches(@"(?m)^stepcast_silo_memory_load\{[^}]*\} [0-9.eE+-]+$", metrics);
+        Assert.Matches(@"(?m)^stepcast_silo_short_of_memory\{[^}]*\} [01]$", metrics);
         // Orleans' meter is exported, except the instruments it records for every message.
         Assert.Contains("orleans_catalog_activations{", metrics);
         Assert.Contains("orleans_app_requests_latency_milliseconds_bucket{", metrics);
