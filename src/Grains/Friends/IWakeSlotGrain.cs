@@ -16,6 +16,15 @@ public interface IWakeSlotGrain : IGrainWithStringKey
     /// <summary>Lists the friend; answers once that is persisted and the slot's reminder is registered. Idempotent.</summary>
     Task Add(string lineUserId);
 
+    /// <summary>
+    /// Posted by the slot to itself when its reminder fires: wakes its friends inside a call, so that the runtime sees the
+    /// slot busy until the pass ends. A pass run beside the call looked idle, and Orleans' shedding under memory pressure
+    /// (which ignores DelayDeactivation) collected the slot halfway and left the rest of its friends to the next tick.
+    /// A pass already running is joined, not started again.
+    /// </summary>
+    [OneWay]
+    Task Pass();
+
     /// <summary>The ids listed and not yet woken, for tests and operators; a woken slot lists none.</summary>
     [ReadOnly]
     Task<ImmutableArray<string>> List();

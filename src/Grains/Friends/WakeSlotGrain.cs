@@ -89,15 +89,17 @@ public sealed class WakeSlotGrain(
         return [.. pages.SelectMany(ids => ids).Concat(_ids.Open).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
     }
 
-    Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
+    // Not the pass itself: a pass over tens of thousands of friends outlasts a reminder tick's call.
+    Task IRemindable.ReceiveReminder(string reminderName, TickStatus status) => this.AsReference<IWakeSlotGrain>().Pass();
+
+    Task IWakeSlotGrain.Pass()
     {
         if (_pass is null || _pass.IsCompleted)
         {
-            // Not awaited: a pass over tens of thousands of friends outlasts a reminder tick's call.
             _pass = PassOrLogAsync();
         }
 
-        return Task.CompletedTask;
+        return _pass;
     }
 
     private Task RegisterReminderAsync()

@@ -11,6 +11,7 @@ using Stepcast.Grains.Friends;
 using Stepcast.Grains.Scenarios;
 using Stepcast.Grains;
 using Stepcast.Silo;
+using Stepcast.Tests.Api;
 using Stepcast.Tests.Infrastructure;
 
 namespace Stepcast.Tests.Engine;
@@ -29,6 +30,8 @@ public class EngineCluster : IAsyncLifetime
 
     public FakeWallClock Clock { get; } = new(Start);
     public SandboxDeliveryRecorder Deliveries { get; }
+    /// <summary>Faults of the storage that friends and wake slots write to; none unless a test switches one on.</summary>
+    public GrainStorageFaults FriendStorageFaults { get; } = new();
     public IGrainFactory Grains => _cluster.Client;
     public InProcessTestCluster Cluster => _cluster;
 
@@ -50,6 +53,7 @@ public class EngineCluster : IAsyncLifetime
         {
             silo.AddMemoryGrainStorageAsDefault();
             silo.AddMemoryGrainStorage(StorageNames.Friends);
+            FaultInjectingGrainStorage.Decorate(silo.Services, StorageNames.Friends, FriendStorageFaults);
             silo.UseInMemoryReminderService();
             silo.AddFakeTimeEngine(Clock, Deliveries, _settings);
         });

@@ -157,6 +157,38 @@ public sealed class WakeSlotTests(EngineCluster cluster)
         Assert.Equal(["hello"], StepIds(deliveries));
     }
 
+    [Fact]
+    public async Task A_slot_halfway_through_waking_its_friends_is_not_collected_as_idle()
+    {
+        var channel = NewChannel();
+        await cluster.PublishAsync(Define(channel, "later", new EventTrigger { Name = "never" }, WaitDays("wait", 1), Send("hello", "Hello")));
+        var at = WakeSlots.SlotFor(cluster.Clock.GetUtcNow());
+        cluster.Clock.SetUtcNow(at);
+        await cluster.Friend(channel, "Ubusy").Enroll(new EnrollCommand { ScenarioId = "later", At = at });
+        var slot = at + TimeSpan.FromDays(1);
+        var listing = WakeSlots.Slot(cluster.Grains, new FriendKey(channel, "Ubusy"), slot);
+        Assert.Contains("Ubusy", await listing.List());
+
+        // The friend's write after its send takes seconds, and the slot's pass waits for it: the collection below comes
+        // halfway through the pass. Collected then, the slot would leave the friend listed for its next tick.
+        cluster.FriendStorageFaults.WriteDelay = TimeSpan.FromSeconds(3);
+        try
+        {
+            cluster.Clock.SetUtcNow(slot);
+            await cluster.WaitForDeliveriesAsync(channel, "Ubusy", 1, advanceClock: false, settle: false);
+            await cluster.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+            Assert.True(cluster.Cluster.TryGetGrainContext(listing.GetGrainId(), out _), "a slot waking its friends is busy, not idle");
+        }
+        finally
+        {
+            cluster.FriendStorageFaults.Clear();
+        }
+
+        // The clock stays short of the slot's next tick: only the pass that was running can have forgotten the friend.
+        await WaitUntilAsync(async () => (await listing.List()).IsEmpty, "the slot forgets the friend it woke");
+        Assert.Equal(["hello"], StepIds(cluster.DeliveriesTo(channel, "Ubusy")));
+    }
+
     private static int ShardOf(string lineUserId) => FriendDirectory.BucketOf(lineUserId) % WakeSlots.Shards;
 
     private async Task<TimeSpan?> ReminderPeriodAsync(IWakeSlotGrain slot)
