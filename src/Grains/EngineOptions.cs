@@ -113,7 +113,8 @@ public sealed class EngineOptions
     /// the silo counts as short of memory (<see cref="Friends.MemoryPressure"/>). While it is, a friend whose next step is
     /// more than <see cref="ReminderRetryPeriod"/> away waits in a wake slot rather than on a reminder, and every friend
     /// not due within that period leaves memory as soon as its turn ends. Below Orleans' own activation shedding (80 %),
-    /// so that friends step aside before the runtime starts deactivating the least recently used. Over 100 never.
+    /// so that friends step aside before the runtime starts deactivating the least recently used. Above 100 turns it off
+    /// (a load can pass 100 %: under a heap hard limit the whole working set counts against the heap's limit).
     /// </summary>
     public double ShortOfMemoryAtLoadPercent { get; set; } = 70;
 

@@ -22,7 +22,10 @@ public sealed class MemoryPressure
 
     public MemoryPressure(IOptions<EngineOptions> options, StepcastMetrics metrics)
     {
-        _threshold = options.Value.ShortOfMemoryAtLoadPercent / 100.0;
+        // Not a fraction above 1 for "never": under a heap hard limit the load counts the process's whole working set
+        // against the heap's limit, and can pass 100 %.
+        var percent = options.Value.ShortOfMemoryAtLoadPercent;
+        _threshold = percent > 100 ? double.PositiveInfinity : percent / 100.0;
         metrics.ObserveMemory(() =>
         {
             var isShort = IsShort;
@@ -30,7 +33,11 @@ public sealed class MemoryPressure
         });
     }
 
-    /// <summary>The memory load as a fraction of what is available, at the runtime's last collection (0 before the first).</summary>
+    /// <summary>
+    /// The memory load as a fraction of what is available, at the runtime's last collection (0 before the first). In a
+    /// container, its usage against its limit; under a heap hard limit, the process's working set against that limit,
+    /// native memory included, so above 1 before the heap itself is full.
+    /// </summary>
     public double Load { get; private set; }
 
     public bool IsShort
