@@ -21,7 +21,8 @@ public sealed class EngineOptions
     /// Whether a step due now or within <see cref="ReminderRetryPeriod"/> is also covered by a reminder, stored before
     /// the state that made it due, so a silo that crashes before running it does not lose it. On by default. The
     /// embedded topology turns it off: its reminders live in the same process memory as the state, which a crash loses
-    /// with them. There the activation's own timer covers such a step (its run failing, say), at the retry period.
+    /// with them. There the activation's own timer covers such a step (its run failing, say), at the retry period, and
+    /// every step due within <see cref="DeactivateWhenIdleFor"/> while the friend stays in memory.
     /// </summary>
     public bool DurableSafetyNet { get; set; } = true;
 
