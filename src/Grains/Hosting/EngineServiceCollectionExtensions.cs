@@ -36,6 +36,9 @@ public static class EngineServiceCollectionExtensions
             .Validate(
                 engine => engine.SafetyNetSweepPeriod > TimeSpan.Zero,
                 $"{EngineOptions.SectionName}:SafetyNetSweepPeriod must be positive.")
+            .Validate(
+                engine => engine.ShortOfMemoryAtLoadPercent >= 0,
+                $"{EngineOptions.SectionName}:ShortOfMemoryAtLoadPercent must be a percentage: 0 (always short) to 100, or above 100 to turn it off.")
             .ValidateOnStart();
         services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection(DeliveryOptions.SectionName));
         services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.SectionName));

@@ -28,6 +28,28 @@ public sealed class EngineOptionsTests
         Assert.Equal(TimeSpan.FromSeconds(5), host.Services.GetRequiredService<IOptions<EngineOptions>>().Value.ThrottledRetryWindow);
     }
 
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("NaN")]
+    public async Task A_memory_threshold_that_is_not_a_percentage_stops_the_start_naming_the_setting(string value)
+    {
+        using var host = BuildHost(new() { ["Stepcast:Engine:ShortOfMemoryAtLoadPercent"] = value });
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        Assert.Contains("Stepcast:Engine:ShortOfMemoryAtLoadPercent", error.Message);
+    }
+
+    [Theory]
+    [InlineData("0", 0)]
+    [InlineData("85", 85)]
+    [InlineData("101", 101)]
+    public void A_memory_threshold_from_zero_up_is_taken(string value, double expected)
+    {
+        using var host = BuildHost(new() { ["Stepcast:Engine:ShortOfMemoryAtLoadPercent"] = value });
+
+        Assert.Equal(expected, host.Services.GetRequiredService<IOptions<EngineOptions>>().Value.ShortOfMemoryAtLoadPercent);
+    }
+
     private static IHost BuildHost(Dictionary<string, string?> settings)
     {
         var builder = Host.CreateApplicationBuilder();
