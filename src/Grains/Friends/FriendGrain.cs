@@ -624,12 +624,13 @@ public sealed class FriendGrain(
     /// </summary>
     private void LeaveMemoryIfIdle(bool woken = false)
     {
-        if (!IsIdle(woken))
+        var shortOfMemory = _memory.IsShort;
+        if (!IsIdle(woken, shortOfMemory))
         {
             return;
         }
 
-        if (!woken || _options.LeaveAfterWokenRun <= TimeSpan.Zero || _memory.IsShort)
+        if (!woken || _options.LeaveAfterWokenRun <= TimeSpan.Zero || shortOfMemory)
         {
             DeactivateOnIdle();
             return;
@@ -641,7 +642,7 @@ public sealed class FriendGrain(
         {
             self._leaveTimer?.Dispose();
             self._leaveTimer = null;
-            if (self.IsIdle(woken: true))
+            if (self.IsIdle(woken: true, self._memory.IsShort))
             {
                 self.DeactivateOnIdle();
             }
@@ -654,14 +655,13 @@ public sealed class FriendGrain(
     /// Nothing left for this activation to do soon. Short of memory (<see cref="MemoryPressure"/>), that is anything but a
     /// step its own timer must wake within a retry period: a reminder or wake slot brings the friend back for the rest.
     /// </summary>
-    private bool IsIdle(bool woken)
+    private bool IsIdle(bool woken, bool shortOfMemory)
     {
         if (_pendingReplies.Count > 0)
         {
             return false;
         }
 
-        var shortOfMemory = _memory.IsShort;
         return NextDueAt() is not { } next
             ? woken || shortOfMemory || Friend.Status == FriendStatus.Blocked
             : next - Now > (shortOfMemory ? _options.ReminderRetryPeriod : _options.DeactivateWhenIdleFor);
@@ -1392,7 +1392,9 @@ public sealed class FriendGrain(
     /// </summary>
     private void ArmWakeUp(DateTimeOffset? due)
     {
-        if (due is not { } at || at - Now > TimerHorizon)
+        // A step a wake slot covers needs no timer beyond a retry period (listed there while short of memory, the friend
+        // is about to leave, and the timer with it).
+        if (due is not { } at || at - Now > (Friend.WakeSlot is null ? TimerHorizon : _options.ReminderRetryPeriod))
         {
             _wakeTimer?.Dispose();
             (_wakeTimer, _wakeAt) = (null, null);
